@@ -1,0 +1,274 @@
+"""Ingest files into the index: incremental by content hash, one transaction, atomic files."""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from index import catalog, store, vectors
+from index.embedder import Embedder, model_dir
+from index.terms import analyze
+from ingest.chunking import Chunker
+from ingest.documents import Chunk, Document
+from ingest.errors import IndexBusy, ManifestError, UnreadableDocument
+from ingest.metadata import read_manifest
+from ingest.pipeline import SourceFile, discover, document_id, prepare_document
+from ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """What an ingest did; `failed` holds (path, reason) pairs."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    aliases: int = 0
+    chunks: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"documents: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{len(self.failed)} failed, {self.removed} removed; {self.chunks} chunks; "
+                f"{self.seconds:.1f} s")
+
+
+@dataclass(slots=True)
+class _Plan:
+    new_docs: list[tuple[SourceFile, Document, list[Chunk], dict]] = field(default_factory=list)
+    aliases: list[tuple[SourceFile, str, dict]] = field(default_factory=list)
+    replaced_paths: list[tuple[str, str]] = field(default_factory=list)
+    seen: set[tuple[str, str]] = field(default_factory=set)
+
+
+def lock_for(settings: Settings, *, wait_s: float = 0.0) -> FileLock:
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(settings.index_dir / "ingest.lock"), timeout=wait_s)
+
+
+def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
+                 progress=None, wait_s: float = 0.0, tagger=None) -> IngestSummary:
+    """Bring the index in line with the files under `paths`; one writer at a time."""
+    lock = lock_for(settings, wait_s=wait_s)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexBusy(f"another ingest is running on {settings.index_dir} "
+                        f"(lock {lock.lock_file}); wait for it to finish") from None
+    try:
+        if rebuild:
+            _clear_index(settings)
+        return _ingest_locked(settings, paths, prune=prune, progress=progress, tagger=tagger)
+    finally:
+        lock.release()
+
+
+def _clear_index(settings: Settings) -> None:
+    for name in (catalog.DB_NAME, catalog.DB_NAME + "-wal", catalog.DB_NAME + "-shm",
+                 catalog.FAISS_NAME, catalog.MANIFEST_NAME):
+        (settings.index_dir / name).unlink(missing_ok=True)
+
+
+def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progress, tagger) -> IngestSummary:
+    started = time.perf_counter()
+    summary = IngestSummary()
+    manifest = catalog.read_manifest(settings.index_dir)
+    catalog.check_compatible(manifest, settings)
+    conn = store.connect(settings.index_dir / catalog.DB_NAME)
+    try:
+        sources, problems = discover(paths)
+        summary.failed.extend(problems)
+        plan = _plan(settings, conn, sources, summary, progress)
+        embedder = Embedder(settings.model_name, batch_size=settings.embed_batch_size) if plan.new_docs else None
+        vecs = _embed(embedder, plan, progress)
+        removed_ids = _write(settings, conn, plan, vecs, summary, prune=prune, roots=paths, tagger=tagger)
+        index = catalog.load_vectors(settings, conn, manifest) if manifest else None
+        if index is None or removed_ids is None:
+            ids, all_vecs = store.all_embeddings(conn, embedder_dim(settings))
+            index = vectors.build_index(embedder_dim(settings), ids, all_vecs)
+        else:
+            vectors.remove_ids(index, removed_ids)
+            _add_new(conn, index, plan, vecs)
+        if index.ntotal != conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
+            ids, all_vecs = store.all_embeddings(conn, embedder_dim(settings))
+            index = vectors.build_index(embedder_dim(settings), ids, all_vecs)
+        vectors.write_index_atomic(index, settings.index_dir / catalog.FAISS_NAME)
+        catalog.write_manifest(settings, conn, index_type="flat")
+    finally:
+        conn.close()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def embedder_dim(settings: Settings) -> int:
+    from index.embedder import model_dimension
+
+    return model_dimension(settings.model_name)
+
+
+def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSummary, progress) -> _Plan:
+    """Decide, file by file, what is new, changed, unchanged or an alias of a known document."""
+    plan = _Plan()
+    chunker = Chunker(model_dir(settings.model_name), chunk_tokens=settings.chunk_tokens,
+                      overlap_tokens=settings.overlap_tokens, label_tokens=settings.label_tokens)
+    manifests: dict[Path, dict] = {}
+    limit = int(settings.max_file_mb * 1024 * 1024)
+    pending_ids: dict[str, tuple[SourceFile, Document]] = {}
+    bar = progress(sources, "reading") if progress else sources
+    for source in bar:
+        key = (str(source.root), source.doc_path)
+        plan.seen.add(key)
+        if source.root not in manifests:
+            manifests[source.root] = _manifest_rows(source.root, summary)
+        meta = manifests[source.root].get(source.doc_path)
+        try:
+            stat = source.path.stat()
+            if stat.st_size > limit:
+                raise UnreadableDocument(source.path, f"file is {stat.st_size / 1048576:.1f} MB, over the "
+                                         f"{settings.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
+            known = conn.execute("SELECT doc_id, size, mtime FROM paths WHERE root=? AND doc_path=?", key).fetchone()
+            if known and known["size"] == stat.st_size and known["mtime"] == stat.st_mtime:
+                summary.unchanged += 1
+                continue
+            data = source.path.read_bytes()
+            doc_id = document_id(data)
+            info = {"size": len(data), "mtime": stat.st_mtime}
+            if known and known["doc_id"] == doc_id:
+                conn.execute("UPDATE paths SET size=?, mtime=? WHERE root=? AND doc_path=?",
+                             (info["size"], info["mtime"], *key))
+                summary.unchanged += 1
+                continue
+            if known:
+                plan.replaced_paths.append(key)
+            exists = conn.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+            if exists or doc_id in pending_ids:
+                plan.aliases.append((source, doc_id, info))
+                continue
+            doc, chunks = prepare_document(source, data, meta, chunker, page_timeout_s=settings.pdf_page_timeout_s)
+            pending_ids[doc_id] = (source, doc)
+            plan.new_docs.append((source, doc, chunks, dict(info, updated=bool(known))))
+        except UnreadableDocument as exc:
+            summary.failed.append((str(source.path), exc.reason))
+        except OSError as exc:
+            summary.failed.append((str(source.path), f"cannot read file: {exc.strerror or exc}"))
+    return plan
+
+
+def _manifest_rows(root: Path, summary: IngestSummary) -> dict:
+    try:
+        rows, problems = read_manifest(root)
+    except ManifestError as exc:
+        summary.failed.append((str(root / "manifest.tsv"), str(exc).split(": ", 1)[-1]))
+        return {}
+    summary.warnings.extend(problems)
+    return rows
+
+
+def _embed(embedder, plan: _Plan, progress):
+    import numpy as np
+
+    texts = [c.embedding_text for _s, _d, chunks, _i in plan.new_docs for c in chunks]
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    batch = 256
+    parts = []
+    steps = range(0, len(texts), batch)
+    for i in (progress(steps, f"embedding {len(texts)} chunks") if progress else steps):
+        parts.append(embedder.embed_batch(texts[i:i + batch]))
+    return np.vstack(parts)
+
+
+def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, *, prune: bool,
+           roots: list[Path], tagger) -> list[int] | None:
+    """All changes in one transaction; returns the FAISS ids that were deleted."""
+    removed_ids: list[int] = []
+    now = time.time()
+    with store.transaction(conn):
+        gen = store.bump_generation(conn)
+        for key in plan.replaced_paths:
+            removed_ids += _drop_path(conn, key)
+        if prune:
+            for root in {str(p.expanduser().resolve()) for p in roots if p.expanduser().is_dir()}:
+                for row in conn.execute("SELECT root, doc_path FROM paths WHERE root=?", (root,)).fetchall():
+                    if (row["root"], row["doc_path"]) not in plan.seen:
+                        removed_ids += _drop_path(conn, (row["root"], row["doc_path"]))
+                        summary.removed += 1
+        offset = 0
+        for source, doc, chunks, info in plan.new_docs:
+            m = doc.meta
+            conn.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                         (doc.doc_id, m.title, m.doc_type, m.issuer, m.country, m.language, m.year,
+                          doc.n_pages, doc.text, json.dumps(doc.page_starts), gen, now))
+            _insert_path(conn, source, doc.doc_id, info)
+            scores = tagger.score_texts([c.embedding_text for c in chunks],
+                                        vecs[offset:offset + len(chunks)]) if tagger else None
+            for i, chunk in enumerate(chunks):
+                vec = vecs[offset + i]
+                prios, prio_scores = ([], {}) if scores is None else scores[i]
+                cur = conn.execute(
+                    "INSERT INTO chunks (chunk_id, doc_id, ordinal, start, end, page_start, page_end, section, "
+                    "paragraph, language, text, embedding, priorities, priority_scores) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (chunk.chunk_id, chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.page_start,
+                     chunk.page_end, chunk.section, chunk.paragraph, chunk.language, chunk.text,
+                     vec.tobytes(), json.dumps(prios), json.dumps(prio_scores)))
+                terms = analyze(chunk.embedding_text + "\n" + m.title, chunk.language or m.language)
+                conn.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)", (cur.lastrowid, " ".join(terms)))
+            offset += len(chunks)
+            summary.chunks += len(chunks)
+            summary.pages += doc.n_pages
+            if info.get("updated"):
+                summary.updated += 1
+            else:
+                summary.added += 1
+        for source, doc_id, info in plan.aliases:
+            _insert_path(conn, source, doc_id, info)
+            summary.aliases += 1
+            summary.unchanged += 1
+        for path, reason in summary.failed:
+            conn.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?)", (str(Path(path).parent), path, reason, now))
+        for source, *_ in plan.new_docs:
+            conn.execute("DELETE FROM failures WHERE doc_path=?", (str(source.path),))
+    return removed_ids
+
+
+def _insert_path(conn, source: SourceFile, doc_id: str, info: dict) -> None:
+    conn.execute("INSERT OR REPLACE INTO paths VALUES (?,?,?,?,?,?)",
+                 (str(source.root), source.doc_path, str(source.path), doc_id, info["size"], info["mtime"]))
+
+
+def _drop_path(conn, key: tuple[str, str]) -> list[int]:
+    """Forget a path; drop its document and chunks when no other path still holds it."""
+    row = conn.execute("SELECT doc_id FROM paths WHERE root=? AND doc_path=?", key).fetchone()
+    if not row:
+        return []
+    conn.execute("DELETE FROM paths WHERE root=? AND doc_path=?", key)
+    if conn.execute("SELECT 1 FROM paths WHERE doc_id=?", (row["doc_id"],)).fetchone():
+        return []
+    ids = [r[0] for r in conn.execute("SELECT vec_id FROM chunks WHERE doc_id=?", (row["doc_id"],))]
+    for vec_id in ids:
+        conn.execute("DELETE FROM chunks_fts WHERE rowid=?", (vec_id,))
+    conn.execute("DELETE FROM documents WHERE doc_id=?", (row["doc_id"],))
+    return ids
+
+
+def _add_new(conn, index, plan: _Plan, vecs) -> None:
+    import numpy as np
+
+    ids = []
+    for _source, doc, chunks, _info in plan.new_docs:
+        rows = dict(conn.execute("SELECT chunk_id, vec_id FROM chunks WHERE doc_id=?", (doc.doc_id,)).fetchall())
+        ids += [rows[c.chunk_id] for c in chunks]
+    if ids:
+        index.add_with_ids(vecs, np.asarray(ids, dtype=np.int64))

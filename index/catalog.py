@@ -1,0 +1,98 @@
+"""Open an index folder: check its manifest, load FAISS, and keep FAISS and SQLite in step.
+
+Layout of settings.index_dir: `thb.sqlite` (text, metadata, embeddings), `vectors.faiss`,
+`manifest.json`. The manifest records model, dimension, schema and the store generation that
+the FAISS file was written for; a FAISS file from another generation is rebuilt from SQLite.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+from index import store, vectors
+from index.embedder import model_dimension
+from ingest.errors import IndexMismatch
+from ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "thb.sqlite"
+FAISS_NAME = "vectors.faiss"
+MANIFEST_NAME = "manifest.json"
+
+
+def rebuild_hint(settings: Settings) -> str:
+    return f"run `thb ingest --rebuild PATH...` (THB_HOME={settings.home}) to rebuild it"
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    path = index_dir / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexMismatch(f"{path}: unreadable index manifest ({exc})") from None
+
+
+def check_compatible(manifest: dict | None, settings: Settings) -> None:
+    """Refuse an index built with another model, dimension or schema."""
+    if manifest is None:
+        return
+    want = {"model": settings.model_name, "dimension": model_dimension(settings.model_name),
+            "schema_version": store.SCHEMA_VERSION}
+    for key, value in want.items():
+        if manifest.get(key) != value:
+            raise IndexMismatch(
+                f"index in {settings.index_dir} was built with {key}={manifest.get(key)!r}, "
+                f"settings say {value!r}: {rebuild_hint(settings)}")
+
+
+def write_manifest(settings: Settings, conn, *, index_type: str) -> dict:
+    counts = {
+        "documents": conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0],
+        "chunks": conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
+        "paths": conn.execute("SELECT COUNT(*) FROM paths").fetchone()[0],
+    }
+    doc_ids = [r[0] for r in conn.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
+    manifest = {
+        "model": settings.model_name,
+        "dimension": model_dimension(settings.model_name),
+        "schema_version": store.SCHEMA_VERSION,
+        "chunking": {"chunk_tokens": settings.chunk_tokens, "overlap_tokens": settings.overlap_tokens,
+                     "label_tokens": settings.label_tokens, "unit": "model word pieces"},
+        "index_type": index_type,
+        "generation": store.generation(conn),
+        "counts": counts,
+        "corpus_fingerprint": hashlib.sha256("\n".join(doc_ids).encode()).hexdigest()[:16],
+        "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    path = settings.index_dir / MANIFEST_NAME
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return manifest
+
+
+def load_vectors(settings: Settings, conn, manifest: dict | None):
+    """The FAISS index for the store's current generation, rebuilt from SQLite when stale."""
+    path = settings.index_dir / FAISS_NAME
+    current = store.generation(conn)
+    if manifest and manifest.get("generation") == current and path.is_file():
+        try:
+            index = vectors.read_index(path)
+            if index.ntotal == manifest["counts"]["chunks"]:
+                return index
+        except RuntimeError as exc:
+            log.warning("%s: unreadable FAISS file, rebuilding from the store (%s)", path, exc)
+    log.info("rebuilding FAISS index from the store (generation %s)", current)
+    ids, vecs = store.all_embeddings(conn, model_dimension(settings.model_name))
+    return vectors.build_index(model_dimension(settings.model_name), ids, vecs)
+
+
+def has_index(settings: Settings) -> bool:
+    return (settings.index_dir / DB_NAME).is_file()

@@ -1,0 +1,165 @@
+"""SQLite store: documents, their paths, chunks with embeddings, FTS5 text, and failures.
+
+Schema changes are numbered migrations. Embeddings are kept in SQLite too, so the FAISS file
+is derived data: when it is missing or from another generation, it is rebuilt from here.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+MIGRATIONS = {
+    1: """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE documents (
+        doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, doc_type TEXT NOT NULL, issuer TEXT,
+        country TEXT, language TEXT, year INTEGER, n_pages INTEGER NOT NULL, text TEXT NOT NULL,
+        page_starts TEXT NOT NULL, added_generation INTEGER NOT NULL, added_at REAL NOT NULL
+    );
+    CREATE TABLE paths (
+        root TEXT NOT NULL, doc_path TEXT NOT NULL, source_path TEXT NOT NULL,
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        size INTEGER NOT NULL, mtime REAL NOT NULL, PRIMARY KEY (root, doc_path)
+    );
+    CREATE INDEX paths_doc ON paths(doc_id);
+    CREATE TABLE chunks (
+        vec_id INTEGER PRIMARY KEY AUTOINCREMENT, chunk_id TEXT NOT NULL UNIQUE,
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+        page_start INTEGER, page_end INTEGER, section TEXT NOT NULL, paragraph TEXT NOT NULL,
+        language TEXT NOT NULL, text TEXT NOT NULL, embedding BLOB NOT NULL,
+        priorities TEXT NOT NULL DEFAULT '[]', priority_scores TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX chunks_doc ON chunks(doc_id);
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2');
+    CREATE TABLE failures (
+        root TEXT NOT NULL, doc_path TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL,
+        PRIMARY KEY (root, doc_path)
+    );
+    """,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """A chunk row joined with its document's metadata, as search reads it."""
+
+    vec_id: int
+    chunk_id: str
+    doc_id: str
+    doc_path: str
+    title: str
+    doc_type: str
+    country: str
+    language: str
+    year: int | None
+    page_start: int | None
+    page_end: int | None
+    section: str
+    paragraph: str
+    start: int
+    end: int
+    text: str
+    priorities: tuple[str, ...]
+    priority_scores: dict
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the store (WAL, foreign keys on) and bring its schema up to date when writable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.row_factory = sqlite3.Row
+    if not readonly:
+        migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    current = schema_version(conn)
+    for version in sorted(v for v in MIGRATIONS if v > current):
+        with transaction(conn):
+            for statement in _statements(MIGRATIONS[version]):
+                conn.execute(statement)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+    if not row:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection):
+    """One IMMEDIATE transaction: all of it lands, or none of it."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def generation(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def bump_generation(conn: sqlite3.Connection) -> int:
+    new = generation(conn) + 1
+    conn.execute("UPDATE meta SET value=? WHERE key='generation'", (str(new),))
+    return new
+
+
+def all_embeddings(conn: sqlite3.Connection, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (vec_id, vector) in the store, for rebuilding the FAISS index."""
+    rows = conn.execute("SELECT vec_id, embedding FROM chunks ORDER BY vec_id").fetchall()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dimension)
+    return ids, vectors
+
+
+CHUNK_SELECT = """
+SELECT c.vec_id, c.chunk_id, c.doc_id, c.page_start, c.page_end, c.section, c.paragraph, c.start,
+       c.end, c.text, c.priorities, c.priority_scores, d.title, d.doc_type, d.country, d.language,
+       d.year, (SELECT p.doc_path FROM paths p WHERE p.doc_id = d.doc_id ORDER BY p.doc_path LIMIT 1) AS doc_path
+FROM chunks c JOIN documents d ON d.doc_id = c.doc_id
+"""
+
+
+def fetch_chunks(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, StoredChunk]:
+    """Chunks with document metadata, keyed by FAISS id."""
+    out: dict[int, StoredChunk] = {}
+    for i in range(0, len(vec_ids), 500):
+        batch = [int(v) for v in vec_ids[i:i + 500]]
+        marks = ",".join("?" * len(batch))
+        for r in conn.execute(f"{CHUNK_SELECT} WHERE c.vec_id IN ({marks})", batch):
+            out[r["vec_id"]] = StoredChunk(
+                vec_id=r["vec_id"], chunk_id=r["chunk_id"], doc_id=r["doc_id"], doc_path=r["doc_path"] or "",
+                title=r["title"], doc_type=r["doc_type"], country=r["country"] or "",
+                language=r["language"] or "", year=r["year"], page_start=r["page_start"],
+                page_end=r["page_end"], section=r["section"], paragraph=r["paragraph"],
+                start=r["start"], end=r["end"], text=r["text"],
+                priorities=tuple(json.loads(r["priorities"])), priority_scores=json.loads(r["priority_scores"]),
+            )
+    return out

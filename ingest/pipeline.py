@@ -1,0 +1,76 @@
+"""From a file on disk to a cleaned Document and its chunks; no index, no model weights."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.chunking import Chunker
+from ingest.cleaning import clean_pages, join_pages
+from ingest.documents import Chunk, Document, DocumentMeta
+from ingest.errors import UnreadableDocument
+from ingest.metadata import derive_meta, short_title
+from ingest.readers import SUPPORTED_SUFFIXES, read_document
+from ingest.structure import find_units
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A file found under an ingested folder: where it is, and its path relative to that folder."""
+
+    root: Path
+    doc_path: str
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.doc_path
+
+
+def discover(paths: list[Path]) -> tuple[list[SourceFile], list[tuple[str, str]]]:
+    """Supported files under each path (folders recursively), and paths that cannot be used."""
+    found: list[SourceFile] = []
+    problems: list[tuple[str, str]] = []
+    for given in paths:
+        given = given.expanduser().resolve()
+        if given.is_dir():
+            for path in sorted(given.rglob("*")):
+                rel = path.relative_to(given)
+                if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                    continue
+                if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                    found.append(SourceFile(given, rel.as_posix()))
+        elif given.is_file():
+            if given.suffix.lower() in SUPPORTED_SUFFIXES:
+                found.append(SourceFile(given.parent, given.name))
+            else:
+                problems.append((str(given), f"unsupported file type {given.suffix or '(none)'}"))
+        else:
+            problems.append((str(given), "no such file or folder"))
+    return found, problems
+
+
+def document_id(data: bytes) -> str:
+    """A document is identified by its bytes: the same file under two names is one document."""
+    return hashlib.sha256(data).hexdigest()[:24]
+
+
+def prepare_document(source: SourceFile, data: bytes, meta: DocumentMeta | None, chunker: Chunker,
+                     *, page_timeout_s: float) -> tuple[Document, list[Chunk]]:
+    """Read, clean, describe and chunk one file; raises UnreadableDocument with the reason."""
+    raw = read_document(source.path, data, page_timeout_s=page_timeout_s)
+    pages = clean_pages(raw.pages, paged=raw.paged)
+    text, starts = join_pages(pages)
+    if not text.strip():
+        raise UnreadableDocument(source.path, "no text found")
+    if meta is None:
+        meta = derive_meta(source.path, text, raw.title_hint)
+    elif not meta.language:
+        meta = DocumentMeta(meta.title, meta.doc_type, meta.issuer, meta.country,
+                            derive_meta(source.path, text).language, meta.year)
+    doc = Document(doc_id=document_id(data), doc_path=source.doc_path, source_path=str(source.path),
+                   meta=meta, text=text, page_starts=starts if raw.paged else ())
+    units = find_units(text, short_title=short_title(meta))
+    chunks = chunker.chunk_document(doc, units)
+    if not chunks:
+        raise UnreadableDocument(source.path, "no text found")
+    return doc, chunks

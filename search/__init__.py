@@ -1,0 +1,1 @@
+"""Search stage: lexical and dense retrieval, fusion, evidence highlighting, priority grouping."""

@@ -1,0 +1,29 @@
+"""Score fusion: pure functions over {id: score} maps (higher is better)."""
+from __future__ import annotations
+
+
+def min_max(scores: dict[int, float]) -> dict[int, float]:
+    """Scale scores to [0, 1]; a single score (or all equal) maps to 1."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    if high - low < 1e-12:
+        return {k: 1.0 for k in scores}
+    return {k: (v - low) / (high - low) for k, v in scores.items()}
+
+
+def convex(lexical: dict[int, float], dense: dict[int, float], *, lexical_weight: float) -> dict[int, float]:
+    """w·minmax(lexical) + (1-w)·minmax(dense); an id missing from one side scores 0 there."""
+    lex, den = min_max(lexical), min_max(dense)
+    return {k: lexical_weight * lex.get(k, 0.0) + (1 - lexical_weight) * den.get(k, 0.0)
+            for k in set(lex) | set(den)}
+
+
+def rrf(runs: list[dict[int, float]], *, k: int = 60) -> dict[int, float]:
+    """Reciprocal-rank fusion (Cormack et al. 2009, k=60); ties ranked by id for determinism."""
+    fused: dict[int, float] = {}
+    for run in runs:
+        ranked = sorted(run.items(), key=lambda kv: (-kv[1], kv[0]))
+        for rank, (key, _score) in enumerate(ranked, start=1):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+    return fused

@@ -1,0 +1,92 @@
+"""Types the search stage produces."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Restrictions on which documents may answer."""
+
+    countries: tuple[str, ...] = ()
+    doc_types: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+    priorities: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.countries or self.doc_types or self.languages or self.year_from
+                    or self.year_to or self.priorities)
+
+
+@dataclass(frozen=True, slots=True)
+class Highlight:
+    """An answering sentence: character offsets into the hit's text, and its score."""
+
+    start: int
+    end: int
+    score: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One ranked passage with everything needed to cite it."""
+
+    rank: int
+    score: float
+    chunk_id: str
+    doc_id: str
+    doc_path: str
+    title: str
+    doc_type: str
+    country: str
+    language: str
+    year: int | None
+    page: int | None
+    page_end: int | None
+    section: str
+    paragraph: str
+    start: int
+    end: int
+    text: str
+    highlights: tuple[Highlight, ...] = ()
+    priorities: tuple[str, ...] = ()
+    priority_scores: dict = field(default_factory=dict)
+    lexical_score: float = 0.0
+    dense_score: float = 0.0
+
+    @property
+    def citation(self) -> str:
+        """`Title, § 232 …, p. 12` style citation: document, then section, then page."""
+        parts = [self.title]
+        if self.section and self.section != self.title:
+            parts.append(self.section)
+        if self.page:
+            parts.append(f"p. {self.page}" if self.page_end in (None, self.page) else f"pp. {self.page}-{self.page_end}")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict:
+        return {
+            "rank": self.rank, "score": round(self.score, 6), "chunk_id": self.chunk_id,
+            "doc_path": self.doc_path, "title": self.title, "doc_type": self.doc_type,
+            "country": self.country, "language": self.language, "year": self.year, "page": self.page,
+            "page_end": self.page_end, "section": self.section, "paragraph": self.paragraph,
+            "citation": self.citation, "start": self.start, "end": self.end, "text": self.text,
+            "highlight": [{"start": h.start, "end": h.end, "score": round(h.score, 4), "text": h.text}
+                          for h in self.highlights],
+            "priorities": list(self.priorities),
+            "priority_scores": self.priority_scores,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """Hits for one query, with the message to show when there are none."""
+
+    query: str
+    hits: tuple[Hit, ...]
+    message: str = ""
+    expansions: tuple[str, ...] = ()

@@ -1,0 +1,303 @@
+"""The `thb` command: ingest, search, eval, tag, serve."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ingest.errors import ThbError
+from ingest.settings import load_settings
+
+EXIT_FAILED_DOCS = 1
+
+
+def _progress_factory(enabled: bool):
+    if not enabled:
+        return None
+
+    def progress(iterable, desc):
+        from tqdm import tqdm
+
+        return tqdm(iterable, desc=desc, unit="it", leave=False, file=sys.stderr)
+
+    return progress
+
+
+class ThbGroup(click.Group):
+    """Turn library errors into one-line messages and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ThbError as exc:
+            click.echo(f"thb: error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=ThbGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(path_type=Path), help="Data folder (default: $THB_HOME or ~/.local/share/thb-research).")
+@click.option("-v", "--verbose", count=True, help="More log detail (-v info, -vv debug).")
+@click.pass_context
+def cli(ctx, home, verbose):
+    """thb-research: search the CBSS anti-trafficking corpus by meaning, with citations."""
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+                        format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"home": home}
+
+
+def _settings(ctx, **flags):
+    return load_settings(home=ctx.obj.get("home"), **flags)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Remove documents whose files are gone from the ingested folders.")
+@click.option("--rebuild", is_flag=True, help="Drop the index and build it again from these paths.")
+@click.option("--wait", "wait_s", type=float, default=0.0, show_default=True, help="Seconds to wait for another ingest's lock.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def ingest(ctx, paths, prune, rebuild, wait_s, as_json):
+    """Add PDF, text, Markdown and HTML files (folders recursively) to the index.
+
+    \b
+    Example:
+      thb ingest corpus/
+      thb ingest ../shared/corpus --prune
+    Exit code: 0 all good, 1 some documents failed, 2 usage error.
+    """
+    from index.builder import ingest_paths
+
+    settings = _settings(ctx)
+    summary = ingest_paths(settings, list(paths), prune=prune, rebuild=rebuild, wait_s=wait_s,
+                           progress=_progress_factory(sys.stderr.isatty() and not as_json),
+                           tagger=_tagger(settings))
+    if as_json:
+        click.echo(json.dumps({"added": summary.added, "updated": summary.updated, "unchanged": summary.unchanged,
+                               "failed": [{"path": p, "reason": r} for p, r in summary.failed],
+                               "removed": summary.removed, "chunks": summary.chunks, "pages": summary.pages,
+                               "seconds": round(summary.seconds, 2), "warnings": summary.warnings}))
+    else:
+        for path, reason in summary.failed:
+            click.echo(f"failed: {path}: {reason}", err=True)
+        for warning in summary.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(summary.line())
+    ctx.exit(EXIT_FAILED_DOCS if summary.failed else 0)
+
+
+def _tagger(settings):
+    try:
+        from index.tagging import load_tagger
+    except ImportError:
+        return None
+    return load_tagger(settings)
+
+
+def _filters(country, doc_type, language, year_from, year_to, priority):
+    from search.hits import Filters
+
+    return Filters(countries=tuple(c.upper() for c in country), doc_types=tuple(doc_type),
+                   languages=tuple(language), year_from=year_from, year_to=year_to, priorities=tuple(priority))
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("-k", "--top-k", type=int, default=10, show_default=True, help="Number of hits.")
+@click.option("--country", multiple=True, help="Only documents of this country code (DE, NO, SE, INT...). Repeatable.")
+@click.option("--doc-type", multiple=True, help="Only this doc type (national_legislation, international_instrument...).")
+@click.option("--language", multiple=True, help="Only documents in this language (de, nb, sv...).")
+@click.option("--year-from", type=int, help="Only documents from this year on.")
+@click.option("--year-to", type=int, help="Only documents up to this year.")
+@click.option("--priority", multiple=True, help="Only hits tagged with this thematic priority id.")
+@click.option("--queries", "queries_file", type=click.Path(exists=True, path_type=Path),
+              help="JSON Lines file with qid and query: batch mode, one output line per query.")
+@click.option("--group", is_flag=True, help="Group hits by thematic priority.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines output for programs.")
+@click.pass_context
+def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, priority, queries_file, group, as_json):
+    """Search the index by meaning and keywords; every hit comes with its citation.
+
+    \b
+    Examples:
+      thb search "what must an employer check in its supply chain?"
+      thb search "Menschenhandel Strafe" --country DE -k 5
+      thb search --queries ../shared/eval/dev.jsonl -k 10 --json > run.jsonl
+    """
+    from search.engine import Searcher
+
+    if not query and not queries_file:
+        raise click.UsageError("give a QUERY or --queries FILE")
+    settings = _settings(ctx)
+    filters = _filters(country, doc_type, language, year_from, year_to, priority)
+    searcher = Searcher(settings)
+    if queries_file:
+        rows = [json.loads(line) for line in queries_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        results = searcher.search_batch([r["query"] for r in rows], filters, top_k)
+        for row, result in zip(rows, results):
+            click.echo(json.dumps({"qid": row["qid"], "hits": [h.to_json() for h in result.hits]}, ensure_ascii=False))
+        return
+    result = searcher.search(query, filters, top_k)
+    if as_json:
+        payload = {"query": result.query, "message": result.message, "hits": [h.to_json() for h in result.hits]}
+        if group:
+            payload["groups"] = _groups_json(settings, result.hits)
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    if result.message and not result.hits:
+        click.echo(result.message)
+        return
+    if group:
+        _print_groups(settings, result.hits)
+    else:
+        for hit in result.hits:
+            _print_hit(hit)
+
+
+def _print_hit(hit, marker: str = "") -> None:
+    click.secho(f"{hit.rank:>2}. {hit.citation}{marker}", bold=True)
+    meta = " · ".join(str(x) for x in (hit.doc_type, hit.country, hit.language, hit.year) if x)
+    click.echo(f"    score {hit.score:.3f} · {meta} · {hit.doc_path}")
+    if hit.priorities:
+        click.echo(f"    priorities: {', '.join(hit.priorities)}")
+    for h in hit.highlights:
+        click.secho(f"    » {h.text}", fg="yellow")
+    passage = " ".join(hit.text.split())
+    click.echo(f"    {passage[:400]}{'…' if len(passage) > 400 else ''}")
+    click.echo()
+
+
+def _groups_json(settings, hits):
+    from search.grouping import group_by_priority
+    from search.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy(settings.taxonomy)
+    return [{"priority": g.priority_id, "label": g.label, "count": len(g.hits),
+             "hits": [{"rank": h.rank, "chunk_id": h.chunk_id, "shared": h.rank in g.shared_ranks} for h in g.hits]}
+            for g in group_by_priority(hits, taxonomy)]
+
+
+def _print_groups(settings, hits):
+    from search.grouping import group_by_priority
+    from search.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy(settings.taxonomy)
+    for group in group_by_priority(hits, taxonomy):
+        click.secho(f"== {group.label} ({len(group.hits)}) ==", fg="cyan", bold=True)
+        for hit in group.hits:
+            _print_hit(hit, " [shared]" if hit.rank in group.shared_ranks else "")
+
+
+@cli.command(name="eval")
+@click.option("--queries", "queries_file", required=True, type=click.Path(exists=True, path_type=Path),
+              help="Queries with evidence passages (../shared/eval/dev.jsonl format).")
+@click.option("-k", "--top-k", type=int, default=10, show_default=True)
+@click.option("--config", "configs", multiple=True,
+              help="Fusion modes to compare side by side: hybrid, dense, lexical, rrf. Repeatable.")
+@click.option("--run-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True,
+              help="Where to write TREC run files and JSON Lines results.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.pass_context
+def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
+    """Score the index on a query set: nDCG@10, Recall@10, MRR@10 overall and per kind.
+
+    \b
+    Example:
+      thb eval --queries ../shared/eval/dev.jsonl --config dense --config lexical --config hybrid
+    """
+    from search.engine import Searcher
+    from search.evaluation import evaluate, load_queries, write_trec_run
+
+    base = _settings(ctx)
+    queries = load_queries(queries_file)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    modes = {"hybrid": "convex", "dense": "dense", "lexical": "lexical", "rrf": "rrf"}
+    configs = configs or ("hybrid",)
+    searcher = None
+    table = {}
+    for name in configs:
+        if name not in modes:
+            raise click.BadParameter(f"unknown config {name!r}; choose from {', '.join(modes)}")
+        settings = base.replace(fusion=modes[name])
+        if searcher is None:
+            searcher = Searcher(settings)
+        searcher.settings = settings
+        started = time.perf_counter()
+        results = searcher.search_batch([q.query for q in queries], top_k=top_k)
+        seconds = time.perf_counter() - started
+        hits = {q.qid: [h.to_json() for h in r.hits] for q, r in zip(queries, results)}
+        write_trec_run(run_dir / f"run.{name}.trec", hits, tag=f"thb-{name}")
+        with (run_dir / f"run.{name}.jsonl").open("w", encoding="utf-8") as fh:
+            for qid, hs in hits.items():
+                fh.write(json.dumps({"qid": qid, "hits": hs}, ensure_ascii=False) + "\n")
+        table[name] = evaluate(queries, hits, k=top_k)
+        table[name]["all"]["seconds_per_query"] = round(seconds / max(1, len(queries)), 4)
+    if as_json:
+        click.echo(json.dumps(table, indent=2))
+        return
+    _print_eval_table(table, top_k)
+
+
+def _print_eval_table(table: dict, k: int) -> None:
+    kinds = list(next(iter(table.values())).keys())
+    click.echo(f"{'config':<10} {'kind':<20} {'n':>3} {'nDCG@' + str(k):>8} {'R@' + str(k):>7} {'MRR@' + str(k):>7}")
+    for name, per_kind in table.items():
+        for kind in kinds:
+            m = per_kind[kind]
+            click.echo(f"{name:<10} {kind:<20} {m['queries']:>3} {m['ndcg']:>8.3f} {m['recall']:>7.3f} {m['mrr']:>7.3f}")
+        pa = per_kind["all"].get("priority_agreement")
+        click.echo(f"{name:<10} priority_agreement: {pa if pa is not None else 'n/a'}; "
+                   f"{per_kind['all']['seconds_per_query'] * 1000:.0f} ms/query (batch)")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (127.0.0.1 keeps it local).")
+@click.option("--port", type=int, default=7860, show_default=True)
+@click.option("--ingest", "ingest_paths_", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Ingest these paths before serving (incremental).")
+@click.pass_context
+def serve(ctx, host, port, ingest_paths_):
+    """Serve the research app in the browser (Gradio).
+
+    \b
+    Example:
+      thb serve --ingest corpus/        # then open the printed address
+    Auth: set THB_AUTH="user:password" (or THB_AUTH_FILE with user:password lines) for exposed use.
+    """
+    from ui.app import serve_app
+
+    settings = _settings(ctx)
+    if ingest_paths_:
+        from index.builder import ingest_paths
+
+        summary = ingest_paths(settings, list(ingest_paths_), progress=_progress_factory(sys.stderr.isatty()),
+                               tagger=_tagger(settings), wait_s=60)
+        click.echo(summary.line())
+        for path, reason in summary.failed:
+            click.echo(f"failed: {path}: {reason}", err=True)
+    serve_app(settings, host=host, port=port)
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (tagging, benchmarks)."""
+    import importlib
+
+    for module, name in (("ui.cli_tag", "tag"), ("ui.cli_tag", "retag"), ("ui.cli_bench", "bench")):
+        try:
+            cli.add_command(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+
+
+_register_optional_commands()
+
+
+def main(argv=None):
+    cli.main(args=argv, prog_name="thb", standalone_mode=True)
+
+
+if __name__ == "__main__":
+    main()
