@@ -90,10 +90,8 @@ def ingest(ctx, paths, prune, rebuild, wait_s, as_json):
 
 
 def _tagger(settings):
-    try:
-        from index.tagging import load_tagger
-    except ImportError:
-        return None
+    from index.tagging import load_tagger
+
     return load_tagger(settings)
 
 

@@ -1,0 +1,97 @@
+"""Shared fixtures: an isolated data home per test, and one real index built per session.
+
+The session index is built from real files of ../shared/corpus (legislation in four languages,
+treaties, PDFs, the strategic plans) with the real model, FAISS and SQLite. Tests that need
+../shared/corpus are skipped, with the reason printed, when it is absent.
+"""
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.settings import load_settings
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT.parent / "shared"
+SHARED_CORPUS = SHARED / "corpus"
+BUNDLED_CORPUS = PROJECT / "corpus"
+
+# A subset that covers every format and the provisions the tests name, small enough to embed once.
+SESSION_FILES = [
+    "international/coe-cets197-convention-action-against-trafficking.txt",
+    "international/un-palermo-trafficking-protocol-2000.txt",
+    "international/ilo-c029-forced-labour-convention-1930.txt",
+    "legislation/de-stgb-strafgesetzbuch.txt",
+    "legislation/de-aufenthg-2004-excerpt-s25-s59.txt",
+    "legislation/de-lksg-lieferkettensorgfaltspflichtengesetz.txt",
+    "legislation/no-straffeloven-2005.txt",
+    "legislation/se-brottsbalken-1962-700-excerpt-4kap-6kap.txt",
+    "legislation/fi-rikoslaki-1177-2014.txt",
+    "legislation/pl-kodeks-karny-excerpt.txt",
+    "legislation/lv-kriminallikums-ch15.txt",
+    "legislation/is-almenn-hegningarlog-ch24.txt",
+    "taskforce/cbss-tf-thb-strategic-plan-2020-2025.txt",
+    "taskforce/cbss-tf-thb-strategic-plan-2012-2014.txt",
+    "pdf/fbi-ucr-human-trafficking-2014.pdf",
+    "pdf/unodc-human-trafficking-indicators.pdf",
+    "pdf/walkfree-slavery-alert-consumer-poll-us-2015.pdf",
+]
+
+
+def require_shared_corpus() -> Path:
+    if not (SHARED_CORPUS / "manifest.tsv").is_file():
+        pytest.skip(f"input absent: {SHARED_CORPUS} (the shared test corpus) is not beside the repository")
+    return SHARED_CORPUS
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own THB_HOME, so nothing touches a user's index."""
+    home = tmp_path / "thb-home"
+    monkeypatch.setenv("THB_HOME", str(home))
+    return home
+
+
+def copy_subset(target: Path, files: list[str]) -> Path:
+    """Copy some shared-corpus files (keeping their relative paths) with their manifest rows."""
+    source = require_shared_corpus()
+    target.mkdir(parents=True, exist_ok=True)
+    with (source / "manifest.tsv").open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="\t")
+        rows = [r for r in reader if r["path"] in files]
+        fields = reader.fieldnames
+    with (target / "manifest.tsv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, delimiter="\t")
+        writer.writeheader()
+        writer.writerows(rows)
+    for rel in files:
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / rel, target / rel)
+    return target
+
+
+@pytest.fixture(scope="session")
+def session_corpus(tmp_path_factory) -> Path:
+    return copy_subset(tmp_path_factory.mktemp("corpus"), SESSION_FILES)
+
+
+@pytest.fixture(scope="session")
+def session_settings(tmp_path_factory, session_corpus):
+    """Settings of a real index over the session corpus, built once (the slow part of the suite)."""
+    from index.builder import ingest_paths
+    from index.tagging import load_tagger
+
+    settings = load_settings(home=tmp_path_factory.mktemp("session-home"))
+    summary = ingest_paths(settings, [session_corpus], tagger=load_tagger(settings))
+    assert not summary.failed, summary.failed
+    return settings
+
+
+@pytest.fixture(scope="session")
+def searcher(session_settings):
+    from search.engine import Searcher
+
+    return Searcher(session_settings)
