@@ -41,7 +41,7 @@ def _line_key(line: str) -> str:
     return _DIGITS_RE.sub("#", line.strip().lower())
 
 
-def drop_running_lines(pages: tuple[str, ...], *, edge_lines: int = 3, share: float = 0.5) -> tuple[str, ...]:
+def drop_running_lines(pages: tuple[str, ...], *, edge_lines: int = 2, share: float = 0.5) -> tuple[str, ...]:
     """Remove lines near the top or bottom of a page that repeat on most pages."""
     counts: Counter[str] = Counter()
     for page in pages:

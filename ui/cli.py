@@ -39,6 +39,7 @@ class ThbGroup(click.Group):
 
 
 @click.group(cls=ThbGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="thb-research", prog_name="thb")
 @click.option("--home", type=click.Path(path_type=Path), help="Data folder (default: $THB_HOME or ~/.local/share/thb-research).")
 @click.option("-v", "--verbose", count=True, help="More log detail (-v info, -vv debug).")
 @click.pass_context
@@ -212,14 +213,20 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
     base = _settings(ctx)
     queries = load_queries(queries_file)
     run_dir.mkdir(parents=True, exist_ok=True)
-    modes = {"hybrid": "convex", "dense": "dense", "lexical": "lexical", "rrf": "rrf"}
+    plain = {"use_glossary": False, "country_boost": 0.0}
+    modes = {"dense": {"fusion": "dense", **plain}, "lexical": {"fusion": "lexical", **plain},
+             "lexical+glossary": {"fusion": "lexical", "use_glossary": True},
+             "hybrid": {"fusion": "convex", **plain},
+             "hybrid+glossary": {"fusion": "convex", "use_glossary": True, "country_boost": 0.0},
+             "hybrid+glossary+country": {"fusion": "convex", "use_glossary": True},
+             "rrf": {"fusion": "rrf"}}
     configs = configs or ("hybrid",)
     searcher = None
     table = {}
     for name in configs:
         if name not in modes:
             raise click.BadParameter(f"unknown config {name!r}; choose from {', '.join(modes)}")
-        settings = base.replace(fusion=modes[name])
+        settings = base.replace(**modes[name])
         if searcher is None:
             searcher = Searcher(settings)
         searcher.settings = settings

@@ -1,0 +1,1 @@
+"""Tests mirror the stages: ingest, index, search, ui."""
