@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +54,25 @@ class _Plan:
     seen: set[tuple[str, str]] = field(default_factory=set)
 
 
+def _test_hook(point: str, settings: Settings) -> None:
+    """Crash-safety tests only: THB_TEST_CRASH_AT=point kills this process (as kill -9 would);
+    THB_TEST_PAUSE_AT=point writes index/paused-at-<point> and waits (max 120 s) until it is removed."""
+    if os.environ.get("THB_TEST_CRASH_AT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get("THB_TEST_PAUSE_AT") == point:
+        marker = settings.index_dir / f"paused-at-{point}"
+        marker.write_text(str(os.getpid()))
+        deadline = time.monotonic() + 120
+        while marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def _remove_stale_temp_files(settings: Settings) -> None:
+    """Temp files left by a killed ingest (we hold the lock, so none is being written now)."""
+    for tmp in settings.index_dir.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
 def lock_for(settings: Settings, *, wait_s: float = 0.0) -> FileLock:
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     return FileLock(str(settings.index_dir / "ingest.lock"), timeout=wait_s)
@@ -67,6 +88,7 @@ def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, 
         raise IndexBusy(f"another ingest is running on {settings.index_dir} "
                         f"(lock {lock.lock_file}); wait for it to finish") from None
     try:
+        _remove_stale_temp_files(settings)
         if rebuild:
             _clear_index(settings)
         return _ingest_locked(settings, paths, prune=prune, progress=progress, tagger=tagger)
@@ -91,8 +113,12 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
         summary.failed.extend(problems)
         plan = _plan(settings, conn, sources, summary, progress)
         embedder = Embedder(settings.model_name, batch_size=settings.embed_batch_size) if plan.new_docs else None
+        if embedder is not None and os.environ.get("THB_TEST_CRASH_AT") == "embedding":
+            _crash_after_first_batch(embedder, settings)
+        _test_hook("before_embedding", settings)
         vecs = _embed(embedder, plan, progress)
         removed_ids = _write(settings, conn, plan, vecs, summary, prune=prune, roots=paths, tagger=tagger)
+        _test_hook("after_commit", settings)
         index = catalog.load_vectors(settings, conn, manifest) if manifest else None
         if index is None or removed_ids is None:
             ids, all_vecs = store.all_embeddings(conn, embedder_dim(settings))
@@ -103,12 +129,35 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
         if index.ntotal != conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
             ids, all_vecs = store.all_embeddings(conn, embedder_dim(settings))
             index = vectors.build_index(embedder_dim(settings), ids, all_vecs)
-        vectors.write_index_atomic(index, settings.index_dir / catalog.FAISS_NAME)
+        write = _crash_before_rename if os.environ.get("THB_TEST_CRASH_AT") == "faiss_write" \
+            else vectors.write_index_atomic
+        write(index, settings.index_dir / catalog.FAISS_NAME)
+        _test_hook("before_manifest", settings)
         catalog.write_manifest(settings, conn, index_type="flat")
     finally:
         conn.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _crash_after_first_batch(embedder, settings: Settings) -> None:
+    """THB_TEST_CRASH_AT=embedding: die in the middle of embedding, after one batch."""
+    real = embedder.embed_batch
+
+    def embed_then_die(texts):
+        out = real(texts)
+        _test_hook("embedding", settings)
+        return out
+
+    embedder.embed_batch = embed_then_die
+
+
+def _crash_before_rename(index, path: Path) -> None:
+    """THB_TEST_CRASH_AT=faiss_write: die with the new FAISS temp file written but not renamed."""
+    import faiss
+
+    faiss.write_index(index, str(path.with_name(f".{path.name}.{os.getpid()}.tmp")))
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def embedder_dim(settings: Settings) -> int:
@@ -142,6 +191,12 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
                 summary.unchanged += 1
                 continue
             data = source.path.read_bytes()
+            after = source.path.stat()
+            if len(data) != after.st_size or (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+                raise UnreadableDocument(source.path, "file changed while being read; run the ingest again")
+            if len(data) > limit:
+                raise UnreadableDocument(source.path, f"file is {len(data) / 1048576:.1f} MB, over the "
+                                         f"{settings.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
             doc_id = document_id(data)
             info = {"size": len(data), "mtime": stat.st_mtime}
             if known and known["doc_id"] == doc_id:
@@ -240,6 +295,7 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
             conn.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?)", (str(Path(path).parent), path, reason, now))
         for source, *_ in plan.new_docs:
             conn.execute("DELETE FROM failures WHERE doc_path=?", (str(source.path),))
+        _test_hook("before_commit", settings)
     return removed_ids
 
 

@@ -41,6 +41,7 @@ def read_manifest(index_dir: Path) -> dict | None:
 
 def check_compatible(manifest: dict | None, settings: Settings) -> None:
     """Refuse an index built with another model, dimension or schema."""
+    _check_store_schema(settings)
     if manifest is None:
         return
     want = {"model": settings.model_name, "dimension": model_dimension(settings.model_name),
@@ -50,6 +51,26 @@ def check_compatible(manifest: dict | None, settings: Settings) -> None:
             raise IndexMismatch(
                 f"index in {settings.index_dir} was built with {key}={manifest.get(key)!r}, "
                 f"settings say {value!r}: {rebuild_hint(settings)}")
+
+
+def _check_store_schema(settings: Settings) -> None:
+    """The store's own schema version, so a missing or edited manifest cannot hide a newer schema."""
+    import sqlite3
+
+    path = settings.index_dir / DB_NAME
+    if not path.is_file():
+        return
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            found = store.schema_version(conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise IndexMismatch(f"{path}: unreadable index store ({exc}): {rebuild_hint(settings)}") from None
+    if found > store.SCHEMA_VERSION:
+        raise IndexMismatch(f"index in {settings.index_dir} has store schema_version={found}, this version of "
+                            f"thb reads {store.SCHEMA_VERSION}: {rebuild_hint(settings)}")
 
 
 def write_manifest(settings: Settings, conn, *, index_type: str) -> dict:

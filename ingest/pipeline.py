@@ -35,10 +35,12 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[tuple[str, str]]
         if given.is_dir():
             for path in sorted(given.rglob("*")):
                 rel = path.relative_to(given)
-                if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                if any(part.startswith(".") for part in rel.parts) or path.suffix.lower() not in SUPPORTED_SUFFIXES:
                     continue
-                if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                if path.is_file():
                     found.append(SourceFile(given, rel.as_posix()))
+                elif reason := _not_a_file(path):
+                    problems.append((str(path), reason))
         elif given.is_file():
             if given.suffix.lower() in SUPPORTED_SUFFIXES:
                 found.append(SourceFile(given.parent, given.name))
@@ -47,6 +49,15 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[tuple[str, str]]
         else:
             problems.append((str(given), "no such file or folder"))
     return found, problems
+
+
+def _not_a_file(path: Path) -> str:
+    """Why a supported-looking name is not read, or "" for folders (never dropped silently)."""
+    if path.is_symlink() and not path.exists():
+        return "broken symbolic link (target is gone)"
+    if path.is_dir():
+        return ""
+    return "not a regular file (device, pipe or socket)"
 
 
 def document_id(data: bytes) -> str:

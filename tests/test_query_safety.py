@@ -1,0 +1,52 @@
+"""Query safety: hostile or odd queries never raise; an empty query gets a message."""
+from __future__ import annotations
+
+import pytest
+
+from search.engine import EMPTY_QUERY_MESSAGE
+
+HOSTILE = [
+    '"', '""', '"forced labour', "forced labour\"", "((trafficking", "trafficking))", ")(", "(a OR b",
+    "NEAR", "NEAR(trafficking labour, 2)", "trafficking NEAR/3 labour", "*", "traff*", "* OR *", "-", "-trafficking",
+    "--", "a - b", ":", "terms:trafficking", "chunks_fts:forced", "^trafficking", "{terms}: labour",
+    "AND", "OR", "NOT", "trafficking AND", "OR OR OR", "NOT NOT labour",
+    "'; DROP TABLE chunks; --", "1' OR '1'='1", "\" OR 1=1 --", "x'); DELETE FROM documents; --",
+    "UNION SELECT * FROM meta", "%_%", "\\", "\x00trafficking", "trafficking\x00\x1f\x7f",
+    "Menschenhandel ∧ Zwangsarbeit", "människohandel OR \"tvångsarbete\"",
+    "🙂", "trafficking 🙂🔥 victims", "👩‍👩‍👧‍👦", "\u200b\u200e\u200f", "\ufeffvictims",
+    "الاتجار بالبشر", "סחר בבני אדם", "trafficking الاتجار mixed", "\u202eabuse\u202c",
+    "ﬁnancial ﬂows", "ⅫⅣ", "x" * 10_000, ("trafficking " * 1000).strip(), "(" * 5000, "\"" * 9999,
+    "a" + " NEAR " * 2000,
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_query_never_raises(searcher, query):
+    result = searcher.search(query)
+    assert isinstance(result.hits, tuple)
+    assert result.hits or result.message  # either hits, or a message saying why not
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t", None, "🙂", "()\"*-:", "\u200b"])
+def test_empty_query_gets_a_message(searcher, query):
+    result = searcher.search(query)
+    assert result.hits == () and result.message == EMPTY_QUERY_MESSAGE
+
+
+def test_sql_fragment_does_not_touch_the_store(searcher):
+    count = searcher.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    searcher.search("'; DROP TABLE chunks; --")
+    searcher.search("x'); DELETE FROM documents; --")
+    assert searcher.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == count
+
+
+def test_fts_syntax_is_treated_as_words(searcher):
+    """Operators are quoted: `trafficking NEAR labour` finds the same as the plain words."""
+    plain = [h.chunk_id for h in searcher.search("trafficking labour").hits]
+    assert plain and [h.chunk_id for h in searcher.search('"trafficking" (labour)').hits] == plain
+
+
+def test_batch_mixes_empty_and_hostile_queries(searcher):
+    results = searcher.search_batch(["", "(((", "victims of trafficking", "🙂"])
+    assert [r.message for r in results][0] == EMPTY_QUERY_MESSAGE
+    assert results[2].hits and results[3].message == EMPTY_QUERY_MESSAGE
