@@ -1,7 +1,179 @@
-"""Thematic-priority tagging of chunks (placeholder until the tagger lands)."""
+"""Multi-label thematic-priority tagging of chunks: embedding similarity plus multilingual term cues.
+
+Each priority gets a score in [0, 1]:
+
+    score = w * dense + (1 - w) * lexical
+    dense   = clip((cos(chunk, priority description) - floor) / (ceiling - floor), 0, 1)
+    lexical = min(1, distinct seed terms found in the chunk / saturation)
+
+A chunk carries every priority whose score reaches its threshold (the priority's own, else the
+taxonomy's shared one), at most `max_labels` of them, best first. No priority is a valid answer.
+The parameters live in the taxonomy file's [tagging] table (calibration notes there). MiniLM is
+nearly blind to non-English legal text, so the seed terms carry the other languages.
+"""
 from __future__ import annotations
 
+import json
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
 
-def load_tagger(settings):
-    """The tagger for settings.taxonomy, or None when tagging is not available."""
-    return None
+import numpy as np
+
+from index import catalog, store
+from ingest.settings import Settings
+from ingest.taxonomy import Priority, TaggingParams, Taxonomy, load_taxonomy
+
+log = logging.getLogger(__name__)
+
+META_KEY = "taxonomy"
+# Terms this long or longer may take an inflectional ending of up to this many letters; long
+# terms may also head a compound (Swedish/German/Norwegian/Finnish: "återvändande|programmet").
+_STEM_MIN_CHARS = 5
+_SUFFIX_CHARS = 4
+_COMPOUND_MIN_CHARS = 8
+_COMPOUND_CHARS = 14
+
+
+def normalise(text: str) -> str:
+    """Lower-case, NFC, hyphens and typographic quotes folded, whitespace collapsed."""
+    text = unicodedata.normalize("NFC", text).lower()
+    text = text.replace("\u2019", "'").replace("\u2010", "-").replace("\u2011", "-").replace("\u00ad", "")
+    return " ".join(text.split())
+
+
+def _term_pattern(term: str) -> re.Pattern:
+    body = re.escape(term).replace(r"\ ", r"\s+")
+    tail = "" if len(term) < _STEM_MIN_CHARS else rf"\w{{0,{_SUFFIX_CHARS}}}"
+    if len(term) >= _COMPOUND_MIN_CHARS and " " not in term:
+        tail = rf"\w{{0,{_COMPOUND_CHARS}}}"
+    return re.compile(rf"(?<!\w){body}{tail}(?!\w)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    """Compiled seed terms of one priority, all languages together: (plain term, pattern) pairs."""
+
+    priority_id: str
+    terms: tuple[tuple[str, re.Pattern], ...]
+
+    @classmethod
+    def of(cls, priority: Priority) -> "_Cue":
+        terms = sorted({normalise(t) for t in _all_terms(priority)})
+        return cls(priority.id, tuple((t, _term_pattern(t)) for t in terms))
+
+    def count(self, text: str) -> int:
+        """Distinct seed terms found in a normalised text (substring test first: it is cheap)."""
+        return sum(1 for term, pattern in self.terms if term in text and pattern.search(text))
+
+
+def term_counts(cues: tuple[_Cue, ...], texts: list[str]) -> np.ndarray:
+    """(texts x priorities) matrix of distinct seed-term matches."""
+    out = np.zeros((len(texts), len(cues)), dtype=np.float32)
+    for i, text in enumerate(texts):
+        norm = normalise(text)
+        for j, cue in enumerate(cues):
+            out[i, j] = cue.count(norm)
+    return out
+
+
+def combine(similarity: np.ndarray, counts: np.ndarray, params: TaggingParams) -> np.ndarray:
+    """Pure scoring: cosine similarities and term counts -> scores in [0, 1]."""
+    span = max(1e-6, params.dense_ceiling - params.dense_floor)
+    dense = np.clip((similarity - params.dense_floor) / span, 0.0, 1.0)
+    lexical = np.minimum(1.0, counts / max(1, params.term_saturation))
+    return params.dense_weight * dense + (1.0 - params.dense_weight) * lexical
+
+
+def select(scores: np.ndarray, ids: tuple[str, ...], thresholds: np.ndarray,
+           max_labels: int) -> list[tuple[list[str], dict[str, float]]]:
+    """Pure labelling: per row, the ids at or above their threshold (best first, capped)."""
+    out = []
+    for row in scores:
+        order = sorted(range(len(ids)), key=lambda j: (-row[j], ids[j]))
+        chosen = [ids[j] for j in order if row[j] >= thresholds[j]][:max_labels]
+        out.append((chosen, {ids[j]: round(float(row[j]), 4) for j in range(len(ids))}))
+    return out
+
+
+class Tagger:
+    """Scores texts against one taxonomy's priorities; reuses chunk embeddings when given."""
+
+    def __init__(self, taxonomy: Taxonomy, embedder):
+        self.taxonomy = taxonomy
+        self.embedder = embedder
+        self.ids = taxonomy.priority_ids
+        self.params = taxonomy.tagging
+        self.thresholds = np.asarray([p.threshold if p.threshold is not None else self.params.threshold
+                                      for p in taxonomy.priorities], dtype=np.float32)
+        self.cues = tuple(_Cue.of(p) for p in taxonomy.priorities)
+        self.prototypes = embedder.embed_batch([_prototype_text(p) for p in taxonomy.priorities])
+
+    def similarities(self, texts: list[str], vectors: np.ndarray | None) -> np.ndarray:
+        """Cosine of each text's embedding to each priority description (embeds only when needed)."""
+        if vectors is None or len(vectors) != len(texts):
+            vectors = self.embedder.embed_batch(texts)
+        return np.asarray(vectors, dtype=np.float32) @ self.prototypes.T
+
+    def components(self, texts: list[str], vectors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(similarities, term counts), the two inputs of `combine`; used for calibration."""
+        return self.similarities(texts, vectors), term_counts(self.cues, texts)
+
+    def score_texts(self, texts: list[str], vectors: np.ndarray | None = None
+                    ) -> list[tuple[list[str], dict[str, float]]]:
+        """Per text: priority ids above threshold (best first) and the score of every priority."""
+        if not texts:
+            return []
+        sims, counts = self.components(texts, vectors)
+        return select(combine(sims, counts, self.params), self.ids, self.thresholds, self.params.max_labels)
+
+    def score_text(self, text: str) -> tuple[list[str], dict[str, float]]:
+        return self.score_texts([text])[0]
+
+
+def _all_terms(priority: Priority) -> tuple[str, ...]:
+    return tuple(t for terms in priority.terms.values() for t in terms)
+
+
+def _prototype_text(priority: Priority) -> str:
+    return f"{priority.label}. {priority.description}"
+
+
+def load_tagger(settings: Settings, taxonomy_path: Path | str | None = None) -> Tagger:
+    """The tagger for settings.taxonomy (or an explicit file), with the cached embedding model."""
+    from index.embedder import Embedder
+
+    taxonomy = load_taxonomy(taxonomy_path or settings.taxonomy)
+    return Tagger(taxonomy, Embedder(settings.model_name, batch_size=settings.embed_batch_size))
+
+
+def retag_index(settings: Settings, taxonomy_path: Path | str | None = None) -> int:
+    """Re-tag every stored chunk from its stored embedding and text, in one transaction."""
+    from index.builder import embedder_dim, lock_for
+
+    tagger = load_tagger(settings, taxonomy_path)
+    db = settings.index_dir / catalog.DB_NAME
+    if not db.is_file():
+        return 0
+    dim = embedder_dim(settings)
+    with lock_for(settings, wait_s=60):
+        conn = store.connect(db)
+        try:
+            rows = conn.execute("SELECT vec_id, section, text, embedding FROM chunks ORDER BY vec_id").fetchall()
+            updates = []
+            for start in range(0, len(rows), 512):
+                batch = rows[start:start + 512]
+                texts = [f"{r['section']}\n{r['text']}" if r["section"] else r["text"] for r in batch]
+                vecs = np.vstack([np.frombuffer(r["embedding"], dtype=np.float32, count=dim) for r in batch]) \
+                    if batch else np.zeros((0, dim), dtype=np.float32)
+                for row, (prios, scores) in zip(batch, tagger.score_texts(texts, vecs)):
+                    updates.append((json.dumps(prios), json.dumps(scores), row["vec_id"]))
+            with store.transaction(conn):
+                conn.executemany("UPDATE chunks SET priorities=?, priority_scores=? WHERE vec_id=?", updates)
+                conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (META_KEY, tagger.taxonomy.id))
+        finally:
+            conn.close()
+    log.info("re-tagged %d chunks with taxonomy %s", len(updates), tagger.taxonomy.id)
+    return len(updates)
