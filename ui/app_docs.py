@@ -1,0 +1,236 @@
+"""What the app reads from the index store and writes to the uploads folder.
+
+Read-only SQL over documents/chunks/paths/failures; uploads saved with a sanitised name and a
+manifest.tsv row, then ingested through `index.builder.ingest_paths`.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sqlite3
+import unicodedata
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from ingest.errors import ThbError
+from ui.app_render import CSS, marked_passage
+
+UPLOAD_TYPES = (".pdf", ".txt", ".md", ".html", ".htm")
+DOC_TYPES = ("national_legislation", "international_instrument", "eu_legislation", "report",
+             "taskforce_publication", "guidance", "unknown")
+MANIFEST_FIELDS = ("path", "title", "doc_type", "issuer", "country", "language", "year",
+                   "source", "license", "notes")
+DOC_ID_RE = re.compile(r"^[0-9a-f]{8,64}$")
+CONTEXT_CHARS = 4000
+
+
+class UploadRejected(ThbError):
+    """An uploaded file has the wrong type, is too large, or its metadata is invalid."""
+
+
+@dataclass(frozen=True, slots=True)
+class FilterChoices:
+    """Values the filter widgets offer, read from the index."""
+
+    countries: tuple[str, ...] = ()
+    doc_types: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    year_min: int = 1900
+    year_max: int = 2030
+    priorities: tuple[str, ...] = ()
+
+
+def _db(settings) -> Path:
+    from index import catalog
+
+    return settings.index_dir / catalog.DB_NAME
+
+
+def connect_ro(settings) -> sqlite3.Connection | None:
+    path = _db(settings)
+    if not path.is_file():
+        return None
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def filter_choices(settings) -> FilterChoices:
+    conn = connect_ro(settings)
+    if conn is None:
+        return FilterChoices()
+    try:
+        col = lambda sql: tuple(r[0] for r in conn.execute(sql) if r[0] not in (None, ""))  # noqa: E731
+        years = conn.execute("SELECT MIN(year), MAX(year) FROM documents").fetchone()
+        prios = col("SELECT DISTINCT j.value FROM chunks c, json_each(c.priorities) j ORDER BY 1")
+        return FilterChoices(col("SELECT DISTINCT country FROM documents ORDER BY 1"),
+                             col("SELECT DISTINCT doc_type FROM documents ORDER BY 1"),
+                             col("SELECT DISTINCT language FROM documents ORDER BY 1"),
+                             years[0] or 1900, years[1] or 2030, prios)
+    finally:
+        conn.close()
+
+
+def document_rows(settings) -> list[list]:
+    """Every document with metadata and chunk count, newest first."""
+    conn = connect_ro(settings)
+    if conn is None:
+        return []
+    try:
+        return [list(r) for r in conn.execute(
+            "SELECT d.title, d.doc_type, d.country, d.language, d.year, d.n_pages, "
+            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), "
+            "(SELECT GROUP_CONCAT(p.doc_path, '; ') FROM paths p WHERE p.doc_id = d.doc_id), "
+            "datetime(d.added_at, 'unixepoch') FROM documents d ORDER BY d.added_at DESC, d.title")]
+    finally:
+        conn.close()
+
+
+def failure_rows(settings) -> list[list]:
+    conn = connect_ro(settings)
+    if conn is None:
+        return []
+    try:
+        return [list(r) for r in conn.execute(
+            "SELECT doc_path, reason, datetime(at, 'unixepoch') FROM failures ORDER BY at DESC")]
+    finally:
+        conn.close()
+
+
+def docs_added_since(settings, since: float) -> frozenset[str]:
+    conn = connect_ro(settings)
+    if conn is None:
+        return frozenset()
+    try:
+        return frozenset(r[0] for r in conn.execute("SELECT doc_id FROM documents WHERE added_at > ?", (since,)))
+    finally:
+        conn.close()
+
+
+def source_file(settings, doc_id: str) -> Path | None:
+    """The original file of an indexed document; None unless the id is in the index."""
+    if not DOC_ID_RE.match(doc_id or ""):
+        return None
+    conn = connect_ro(settings)
+    if conn is None:
+        return None
+    try:
+        for row in conn.execute("SELECT source_path FROM paths WHERE doc_id = ? ORDER BY doc_path", (doc_id,)):
+            path = Path(row[0])
+            if path.is_file():
+                return path
+        return None
+    finally:
+        conn.close()
+
+
+def source_view_html(settings, doc_id: str, chunk_id: str) -> str | None:
+    """A page showing the passage in its document: PDF page beside its text, or the section."""
+    if not DOC_ID_RE.match(doc_id or ""):
+        return None
+    conn = connect_ro(settings)
+    if conn is None:
+        return None
+    try:
+        doc = conn.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        if doc is None:
+            return None
+        chunk = conn.execute("SELECT * FROM chunks WHERE doc_id = ? AND chunk_id = ?", (doc_id, chunk_id)).fetchone()
+        chunk = chunk or conn.execute("SELECT * FROM chunks WHERE doc_id = ? ORDER BY ordinal LIMIT 1", (doc_id,)).fetchone()
+        path = conn.execute("SELECT source_path FROM paths WHERE doc_id = ? LIMIT 1", (doc_id,)).fetchone()
+        section_span = None
+        if chunk is not None and chunk["section"]:
+            section_span = conn.execute("SELECT MIN(start), MAX(end) FROM chunks WHERE doc_id = ? AND section = ?",
+                                        (doc_id, chunk["section"])).fetchone()
+    finally:
+        conn.close()
+    return _view_page(doc, chunk, path[0] if path else "", section_span)
+
+
+def _view_page(doc, chunk, source_path: str, section_span) -> str:
+    text = doc["text"]
+    start, end = (chunk["start"], chunk["end"]) if chunk is not None else (0, 0)
+    is_pdf = source_path.lower().endswith(".pdf")
+    page = chunk["page_start"] if chunk is not None and chunk["page_start"] else 1
+    if is_pdf:
+        starts = json.loads(doc["page_starts"] or "[0]") + [len(text)]
+        lo, hi = starts[page - 1], starts[min(page, len(starts) - 1)]
+        lo, hi = min(lo, start), max(hi, end)
+        where = f"page {page} of {doc['n_pages']}"
+    else:
+        lo, hi = section_span if section_span and section_span[0] is not None else (start, end)
+        lo, hi = max(0, min(lo, start - 1500)), min(len(text), max(hi, end + 1500))
+        if hi - lo > 3 * CONTEXT_CHARS:
+            lo, hi = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
+        where = chunk["section"] if chunk is not None and chunk["section"] else "passage"
+    body = marked_passage(text[lo:hi], [(start - lo, end - lo)])
+    title = escape(doc["title"])
+    head = (f"<h1>{title}</h1><p class='meta'>{escape(doc['doc_type'].replace('_', ' '))} · "
+            f"{escape(doc['country'] or '')} · {escape(doc['language'] or '')} · {doc['year'] or ''} · "
+            f"<b>{escape(str(where))}</b></p>")
+    text_pane = f"<div class='thb-doc' id='text'>{'…' if lo > 0 else ''}{body}{'…' if hi < len(text) else ''}</div>"
+    if is_pdf:
+        src = f"/doc/{escape(doc['doc_id'])}/file#page={page}"
+        main = (f"<div class='split'><div class='pdf'><p><a id='pdf-link' href='{src}' target='_blank'>Open PDF at "
+                f"page {page}</a></p><iframe id='pdf-frame' src='{src}' title='PDF'></iframe></div>{text_pane}</div>")
+    else:
+        main = text_pane
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{CSS}"
+            "body{font-family:system-ui,sans-serif;margin:20px;color:#1f2328} h1{font-size:1.3em}"
+            ".meta{color:#57606a}.split{display:flex;gap:16px}.pdf{flex:1}.pdf iframe{width:100%;height:80vh;"
+            "border:1px solid #d0d7de}.thb-doc{flex:1;white-space:pre-wrap;line-height:1.5;max-height:85vh;"
+            "overflow:auto;border:1px solid #d0d7de;padding:12px;font-size:0.92em}</style></head><body>"
+            f"{head}{main}<script>var m=document.querySelector('mark');if(m)m.scrollIntoView({{block:'center'}});"
+            "</script></body></html>")
+
+
+def safe_filename(name: str) -> str:
+    stem, suffix = Path(name).stem, Path(name).suffix.lower()
+    stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:80] or "document"
+    return stem + suffix
+
+
+def save_upload(settings, tmp_path: str, original_name: str, meta: dict) -> Path:
+    """Check type and size, copy into uploads_dir, record metadata in its manifest.tsv."""
+    suffix = Path(original_name).suffix.lower()
+    if suffix not in UPLOAD_TYPES:
+        raise UploadRejected(f"{original_name}: {suffix or 'no extension'} files are not accepted; "
+                             f"upload one of {', '.join(UPLOAD_TYPES)}")
+    size = Path(tmp_path).stat().st_size
+    if size > settings.max_file_mb * 1024 * 1024:
+        raise UploadRejected(f"{original_name} is {size / 1048576:.1f} MB, over the "
+                             f"{settings.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
+    year = str(meta.get("year") or "").strip()
+    if year and not (year.isdigit() and len(year) == 4):
+        raise UploadRejected(f"year {year!r} is not a four-digit year")
+    folder = settings.uploads_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    name = safe_filename(original_name)
+    target = folder / name
+    n = 1
+    while target.exists() and target.read_bytes() != Path(tmp_path).read_bytes():
+        n += 1
+        target = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
+    target.write_bytes(Path(tmp_path).read_bytes())
+    _write_manifest_row(folder, target.name, meta, year)
+    return target
+
+
+def _write_manifest_row(folder: Path, name: str, meta: dict, year: str) -> None:
+    manifest = folder / "manifest.tsv"
+    rows = []
+    if manifest.is_file():
+        with manifest.open(encoding="utf-8", newline="") as fh:
+            rows = [r for r in csv.DictReader(fh, delimiter="\t") if r.get("path") != name]
+    clean = lambda v: " ".join(str(v or "").split())  # noqa: E731  (no tabs/newlines in TSV cells)
+    rows.append({"path": name, "title": clean(meta.get("title")) or Path(name).stem,
+                 "doc_type": clean(meta.get("doc_type")) or "unknown", "issuer": "",
+                 "country": clean(meta.get("country")).upper(), "language": clean(meta.get("language")).lower(),
+                 "year": year, "source": "upload", "license": "", "notes": ""})
+    with manifest.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=MANIFEST_FIELDS, delimiter="\t", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
