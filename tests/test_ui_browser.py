@@ -102,7 +102,7 @@ def test_search_shows_priority_groups_with_cited_hits(page):
     assert page.locator("#results details.thb-group summary .thb-count").first.inner_text().strip().isdigit()
     citations = page.locator("#results a.thb-citation")
     assert citations.count() >= 3
-    assert all(t.strip() for t in citations.all_inner_texts())
+    assert all(t.strip() for t in citations.evaluate_all("els => els.map(e => e.textContent)"))
     wait_highlighted(page)
     assert page.locator("#results .thb-passage mark").count() >= 1
     shot(page, "ask")
