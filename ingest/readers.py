@@ -163,8 +163,10 @@ class _PdfWorker:
                 return value
             if kind == "open":
                 n_pages, title = value
-            else:
+            elif kind == "page" and isinstance(value, str) and n_pages is not None:
                 pages.append(value)
+            else:  # a worker from another version of this module, or garbage: start afresh
+                return self._crashed(f"{what} (unexpected worker message {kind!r})")
             what = f"page {len(pages) + 1}"
         return pages, title
 
