@@ -236,12 +236,16 @@ def _embed(embedder, plan: _Plan, progress):
     texts = [c.embedding_text for _s, _d, chunks, _i in plan.new_docs for c in chunks]
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
+    # Sort the whole ingest by length, not each 256-chunk slice, so every model batch pads to
+    # texts of nearly one length; slices only drive the progress bar. Rows go back in input order.
+    order = np.argsort([len(t) for t in texts], kind="stable")
     batch = 256
-    parts = []
+    out = np.empty((len(texts), embedder.dimension), dtype=np.float32)
     steps = range(0, len(texts), batch)
     for i in (progress(steps, f"embedding {len(texts)} chunks") if progress else steps):
-        parts.append(embedder.embed_batch(texts[i:i + batch]))
-    return np.vstack(parts)
+        rows = order[i:i + batch]
+        out[rows] = embedder.embed_batch([texts[j] for j in rows])
+    return out
 
 
 def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, *, prune: bool,

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from index import store, vectors
-from index.embedder import model_dimension
+from index.embedder import ENCODER, model_dimension
 from ingest.errors import IndexMismatch
 from ingest.settings import Settings
 
@@ -86,7 +86,9 @@ def write_manifest(settings: Settings, conn, *, index_type: str) -> dict:
         "schema_version": store.SCHEMA_VERSION,
         "chunking": {"chunk_tokens": settings.chunk_tokens, "overlap_tokens": settings.overlap_tokens,
                      "label_tokens": settings.label_tokens, "unit": "model word pieces"},
-        "index_type": index_type,
+        # What the FAISS file really holds (read from its header), else what the caller says.
+        "index_type": vectors.describe_file(settings.index_dir / FAISS_NAME) or index_type,
+        "encoder": ENCODER,
         "generation": store.generation(conn),
         "counts": counts,
         "corpus_fingerprint": hashlib.sha256("\n".join(doc_ids).encode()).hexdigest()[:16],

@@ -1,0 +1,141 @@
+"""`python -m bench`: ingest, query, scale and quality sections; a table on stdout, JSON lines appended.
+
+Ratios (pipeline/encoder) are measured in one run on the same chunks, because absolute figures
+move with machine load (this machine is shared: record the load average with every row).
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT.parent / "shared"
+RESULTS = Path(__file__).resolve().parent / "results.jsonl"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def context(settings) -> dict:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True,
+                            text=True).stdout.strip()
+    from index.embedder import ENCODER
+
+    return {"commit": commit, "model": settings.model_name, "encoder": ENCODER, "cores": os.cpu_count(),
+            "load_avg": round(os.getloadavg()[0], 1), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def bench_ingest(settings, corpus: Path, quick: bool) -> dict:
+    """Whole-pipeline chunks/s into a scratch home, then the raw encoder on the same chunks."""
+    import tempfile
+
+    from index import catalog, store
+    from index.builder import ingest_paths
+    from index.embedder import Embedder
+
+    home = Path(tempfile.mkdtemp(prefix="thb-bench-"))
+    scratch = settings.replace(home=home)
+    Embedder(settings.model_name)  # load the model first: ingest time is then parse + chunk + embed + write
+    started = time.perf_counter()
+    summary = ingest_paths(scratch, [corpus])
+    pipeline_s = time.perf_counter() - started
+    conn = store.connect(scratch.index_dir / catalog.DB_NAME, readonly=True)
+    texts = [r[0] for r in conn.execute("SELECT text FROM chunks ORDER BY vec_id")]
+    embedder = Embedder(settings.model_name, batch_size=settings.embed_batch_size)
+    started = time.perf_counter()
+    embedder.embed_batch(sorted(texts, key=len))
+    encoder_s = time.perf_counter() - started
+    pdf_pages, pdf_s = _pdf_pages_per_s(corpus, quick)
+    return {"section": "ingest", "corpus": str(corpus), "docs": summary.added, "chunks": summary.chunks,
+            "pipeline_s": round(pipeline_s, 1), "pipeline_chunks_per_s": round(summary.chunks / pipeline_s, 1),
+            "encoder_chunks_per_s": round(len(texts) / encoder_s, 1),
+            "pipeline_over_encoder": round(encoder_s / pipeline_s, 3),
+            "pdf_pages_per_s": round(pdf_pages / pdf_s, 1) if pdf_s else None, "peak_rss_mb": round(peak_rss_mb())}
+
+
+def _pdf_pages_per_s(corpus: Path, quick: bool) -> tuple[int, float]:
+    from pypdf import PdfReader
+
+    pdfs = sorted(corpus.rglob("*.pdf"))[: 2 if quick else None]
+    pages, started = 0, time.perf_counter()
+    for path in pdfs:
+        for page in PdfReader(path).pages:
+            page.extract_text()
+            pages += 1
+    return pages, time.perf_counter() - started
+
+
+def bench_query(settings, queries_path: Path, quick: bool) -> dict:
+    """Warm Searcher.search latency over the dev queries, and cold start of `thb search`."""
+    from search.engine import Searcher
+    from search.evaluation import load_queries
+
+    queries = [q.query for q in load_queries(queries_path)]
+    searcher = Searcher(settings)
+    searcher.search(queries[0])
+    lat = []
+    for q in queries * (1 if quick else 3):
+        started = time.perf_counter()
+        searcher.search(q)
+        lat.append((time.perf_counter() - started) * 1000)
+    thb = Path(sys.executable).with_name("thb")
+    started = time.perf_counter()
+    subprocess.run([str(thb), "--home", str(settings.home), "search", queries[0]], check=True,
+                   capture_output=True)
+    cold_s = time.perf_counter() - started
+    return {"section": "query", "queries": len(lat), "p50_ms": round(float(np.percentile(lat, 50)), 1),
+            "p95_ms": round(float(np.percentile(lat, 95)), 1), "cold_start_s": round(cold_s, 2),
+            "index_chunks": searcher.size, "peak_rss_mb": round(peak_rss_mb())}
+
+
+def bench_quality(settings, queries_path: Path) -> dict:
+    """Dev-set nDCG@10 / Recall@10 of the default hybrid search (`thb eval`)."""
+    from search.engine import Searcher
+    from search.evaluation import evaluate, load_queries
+
+    queries = load_queries(queries_path)
+    results = Searcher(settings).search_batch([q.query for q in queries], top_k=10)
+    hits = {q.qid: [h.to_json() for h in r.hits] for q, r in zip(queries, results)}
+    metrics = evaluate(queries, hits, k=10)["all"]
+    return {"section": "quality", "queries": len(queries), "ndcg@10": metrics["ndcg"],
+            "recall@10": metrics["recall"], "mrr@10": metrics["mrr"]}
+
+
+def run(settings, *, sections: set[str], quick: bool, big: bool, hnsw: bool, corpus: Path,
+        queries: Path, results: Path = RESULTS, echo=print) -> list[dict]:
+    from bench.scale import run_scale
+
+    ctx = context(settings)
+    rows: list[dict] = []
+    if "ingest" in sections:
+        rows.append(bench_ingest(settings, corpus, quick))
+    if "query" in sections:
+        rows.append(bench_query(settings, queries, quick))
+    if "quality" in sections:
+        rows.append(bench_quality(settings, queries))
+    if "scale" in sections:
+        sizes = [20_000] if quick else [100_000, 1_000_000] + ([3_000_000] if big else [])
+        types = ("flat", "ivf-flat", "ivf-sq8") + (("hnsw",) if hnsw else ())
+        rows.extend(run_scale(sizes, n_queries=50 if quick else 200, types=types, log=lambda r: None))
+    with results.open("a", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps({**ctx, "quick": quick, **row}) + "\n")
+    echo(format_table(ctx, rows))
+    return rows
+
+
+def format_table(ctx: dict, rows: list[dict]) -> str:
+    lines = [f"commit {ctx['commit']}  model {ctx['model']} ({ctx['encoder']})  cores {ctx['cores']}  "
+             f"load {ctx['load_avg']}"]
+    for row in rows:
+        body = "  ".join(f"{k}={v}" for k, v in row.items() if k not in {"section", "corpus"})
+        lines.append(f"{row['section']:<8} {body}")
+    return "\n".join(lines)

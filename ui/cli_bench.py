@@ -1,0 +1,40 @@
+"""The `thb bench` command: thin wrapper over bench.runner."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ingest.settings import load_settings
+
+SECTIONS = ("ingest", "query", "scale", "quality")
+_SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+@click.command()
+@click.option("--ingest", "s_ingest", is_flag=True, help="Ingest: PDF pages/s, pipeline vs raw encoder chunks/s, peak memory.")
+@click.option("--query", "s_query", is_flag=True, help="Query: warm Searcher.search p50/p95 and cold start of `thb search`.")
+@click.option("--scale", "s_scale", is_flag=True, help="FAISS at 100k and 1M synthetic vectors: latency, memory, recall@10.")
+@click.option("--quality", "s_quality", is_flag=True, help="Dev-set nDCG@10 / Recall@10 of hybrid search.")
+@click.option("--quick", is_flag=True, help="CI-size run: small scale set, fewer repeats.")
+@click.option("--big", is_flag=True, help="Add 3M vectors to --scale (slow).")
+@click.option("--hnsw", is_flag=True, help="Add HNSW to --scale (slow to build on 2 cores).")
+@click.option("--home", type=click.Path(path_type=Path), help="Index to query (default: $THB_HOME).")
+@click.option("--corpus", type=click.Path(path_type=Path), default=_SHARED / "corpus", show_default=True)
+@click.option("--queries", type=click.Path(path_type=Path), default=_SHARED / "eval" / "dev.jsonl", show_default=True)
+@click.option("--results", type=click.Path(path_type=Path), default=None, help="JSON Lines file to append to (default: bench/results.jsonl).")
+def bench(s_ingest, s_query, s_scale, s_quality, quick, big, hnsw, home, corpus, queries, results):
+    """Benchmark ingest, query, scale and quality; print a table, append JSON lines.
+
+    \b
+    Example:
+      thb bench --query --quality          # on the index in $THB_HOME
+      thb bench --scale --quick
+    With no section flag, all four run.
+    """
+    from bench import runner
+
+    chosen = {name for name, on in zip(SECTIONS, (s_ingest, s_query, s_scale, s_quality)) if on} or set(SECTIONS)
+    settings = load_settings(home=home)
+    runner.run(settings, sections=chosen, quick=quick, big=big, hnsw=hnsw, corpus=corpus, queries=queries,
+               results=results or runner.RESULTS, echo=click.echo)
