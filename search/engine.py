@@ -8,9 +8,11 @@ import numpy as np
 
 from index import catalog, store, vectors
 from index.embedder import Embedder
-from index.terms import analyze, tokenize
+from index.terms import analyze, identifier_terms, tokenize
 from ingest.settings import Settings
 from search import fusion
+from search.glossary import Expansion, expand, load_glossary
+from search.query import QueryIntent, load_countries, understand
 from search.highlight import choose_sentences, split_sentences, term_overlap
 from search.hits import Filters, Hit, SearchResult
 
@@ -19,6 +21,18 @@ log = logging.getLogger(__name__)
 EMPTY_QUERY_MESSAGE = "Type a question or some keywords to search."
 EMPTY_INDEX_MESSAGE = "The index is empty: add documents with `thb ingest PATH` or on the Documents tab."
 MAX_QUERY_CHARS = 2000
+# Glossary terms count as much as the query's own words (weighed 0.5 and 1.0 on dev; 1.0 won on cross_lingual): a bm25 sum
+# over the original terms plus this weight times the sum over the expansion terms.
+EXPANSION_WEIGHT = 1.0
+# Identifier terms (p232a, art13, kap4p1a; index/terms.py) count this many times over.
+IDENTIFIER_WEIGHT = 3.0
+# A document whose title (or year) carries the query's distinctive words ("UNODC", "FBI",
+# "2012-2014 plan", "smuggling protocol") gets up to this much added to its chunks' fused scores;
+# a title word counts by its rarity among the index's titles (idf), so "trafficking" adds little.
+# Embedding every sentence of ten hits costs ~1-3 s on CPU here, far over the 100 ms budget;
+# sentences are scored by the query's terms (with glossary terms in the hit's language) instead.
+HIGHLIGHT_DENSE = False
+TITLE_BOOST = 0.0  # weighed on dev (0.1-0.3): no gain on any kind, so off
 
 
 class Searcher:
@@ -32,13 +46,17 @@ class Searcher:
         self.conn = None
         self.index = None
         self.languages: tuple[str, ...] = ()
+        self.countries: dict[int, str] = {}
+        self.doc_of: dict[int, str] = {}
+        self.titles: dict[str, frozenset[str]] = {}
+        self.title_idf: dict[str, float] = {}
         self.refresh()
 
     def refresh(self) -> None:
         """Load (or reload) the index if an ingest has changed it since we last looked."""
         with self._lock:
             if not catalog.has_index(self.settings):
-                self.conn, self.index, self.languages = None, None, ()
+                self.conn, self.index, self.languages, self.countries = None, None, (), {}
                 return
             manifest = catalog.read_manifest(self.settings.index_dir)
             catalog.check_compatible(manifest, self.settings)
@@ -50,6 +68,13 @@ class Searcher:
             self.index = catalog.load_vectors(self.settings, self.conn, manifest)
             self.languages = tuple(r[0] for r in self.conn.execute(
                 "SELECT DISTINCT language FROM chunks WHERE language != ''"))
+            rows = self.conn.execute("SELECT c.vec_id, d.country, d.doc_id FROM chunks c "
+                                     "JOIN documents d ON d.doc_id = c.doc_id").fetchall()
+            self.countries = {int(r[0]): (r[1] or "").upper() for r in rows}
+            self.doc_of = {int(r[0]): r[2] for r in rows}
+            self.titles = {r[0]: frozenset(analyze(f"{r[1]} {r[3] or ''}", "en") + analyze(r[1], r[2] or "en"))
+                           for r in self.conn.execute("SELECT doc_id, title, language, year FROM documents")}
+            self.title_idf = fusion.idf(self.titles.values())
             self._generation = current
 
     @property
@@ -80,22 +105,38 @@ class Searcher:
     def _search_one(self, query: str, qvec: np.ndarray, allowed: set[int] | None, top_k: int) -> SearchResult:
         n = self.settings.candidates
         mode = self.settings.fusion
+        intent = understand(query, load_countries(self.settings.glossary.with_name("countries.toml")))
+        expansion = self._expansion(query, intent)
+        boosted = self._country_ids(intent, allowed)
         dense = {} if mode == "lexical" else self._dense(qvec, n, allowed)
-        terms = self._query_terms(query)
-        lexical = {} if mode == "dense" else self._lexical(terms, n, allowed)
+        if boosted and mode != "lexical":  # the named country's best passages join the candidates
+            dense.update(self._dense(qvec, n, boosted))
+        lexical = {}
+        if mode != "dense":
+            scores = self._lexical(query, self._query_terms(query), expansion, allowed)
+            lexical = top_n(scores, n)
+            if boosted:
+                lexical.update(top_n({k: v for k, v in scores.items() if k in boosted}, n))
         if mode == "rrf":
             fused = fusion.rrf([lexical, dense])
         elif mode == "dense":
-            fused = dense
+            fused = fusion.min_max(dense)
         elif mode == "lexical":
-            fused = lexical
+            fused = fusion.min_max(lexical)
         else:
             fused = fusion.convex(lexical, dense, lexical_weight=self.settings.lexical_weight)
+        if boosted:
+            fused = fusion.boost(fused, boosted, self.settings.country_boost)
+        if TITLE_BOOST:
+            query_terms = set(analyze(query, "en"))
+            shares = {d: fusion.weighted_overlap(query_terms, t, self.title_idf) for d, t in self.titles.items()}
+            fused = {k: v + TITLE_BOOST * shares.get(self.doc_of.get(k), 0.0) for k, v in fused.items()}
         ranked = sorted(fused, key=lambda k: (-fused[k], k))[: max(4 * top_k, 40)]
         rows = store.fetch_chunks(self.conn, ranked)
         picked = select_hits([rows[k] for k in ranked if k in rows], fused, top_k=top_k,
                              max_per_doc=self.settings.max_hits_per_doc)
-        highlights = self._highlight(qvec, set(terms), picked) if self.settings.highlight else [()] * len(picked)
+        highlights = (self._highlight(qvec, query, expansion, picked) if self.settings.highlight
+                      else [()] * len(picked))
         hits = tuple(
             Hit(rank=r, score=float(fused[c.vec_id]), chunk_id=c.chunk_id, doc_id=c.doc_id, doc_path=c.doc_path,
                 title=c.title, doc_type=c.doc_type, country=c.country, language=c.language, year=c.year,
@@ -104,7 +145,23 @@ class Searcher:
                 priority_scores=c.priority_scores, lexical_score=float(lexical.get(c.vec_id, 0.0)),
                 dense_score=float(dense.get(c.vec_id, 0.0)))
             for r, (c, hl) in enumerate(zip(picked, highlights), start=1))
-        return SearchResult(query=query, hits=hits, message="" if hits else "No passage matches this search.")
+        return SearchResult(query=query, hits=hits, message="" if hits else "No passage matches this search.",
+                            expansions=tuple(f"{lang}:{t}" for lang, ts in expansion.terms for t in ts))
+
+    def _country_ids(self, intent: QueryIntent, allowed: set[int] | None) -> set[int]:
+        """Chunks of the countries the query names (empty when the boost is off)."""
+        if not intent.countries or not self.settings.country_boost:
+            return set()
+        ids = {k for k, c in self.countries.items() if c in intent.countries}
+        return ids if allowed is None else ids & allowed
+
+    def _expansion(self, query: str, intent: QueryIntent) -> Expansion:
+        """Glossary terms for the query's concepts, in the named countries' languages if any, else all."""
+        if not self.settings.use_glossary:
+            return Expansion(concepts=(), terms=())
+        glossary = load_glossary(self.settings.glossary)
+        targets = tuple(lang for lang in (intent.languages or self.languages) if lang != "en")
+        return expand(query, glossary, source_languages=("en",), target_languages=targets)
 
     def _dense(self, qvec, n: int, allowed: set[int] | None) -> dict[int, float]:
         allowed_arr = None if allowed is None else np.fromiter(allowed, dtype=np.int64)
@@ -112,24 +169,39 @@ class Searcher:
         return {int(i): float(s) for s, i in zip(scores, ids)}
 
     def _query_terms(self, query: str) -> list[str]:
+        """The query's own terms: its words stemmed in each indexed language, plus identifier terms."""
         tokens = tokenize(query)
         terms: list[str] = []
         for language in ("en",) + tuple(lang for lang in self.languages if lang != "en"):
-            for term in analyze(" ".join(tokens), language):
+            for term in analyze(" ".join(tokens), language, identifiers=False):
                 if term not in terms:
                     terms.append(term)
         return terms
 
-    def _lexical(self, terms: list[str], n: int, allowed: set[int] | None) -> dict[int, float]:
-        if not terms:
-            return {}
-        match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
-        limit = n if allowed is None else n * 20
-        rows = self.conn.execute(
-            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?",
-            (match, limit)).fetchall()
-        out = {int(r[0]): -float(r[1]) for r in rows if allowed is None or int(r[0]) in allowed}
-        return dict(list(out.items())[:n])
+    def _lexical(self, query: str, terms: list[str], expansion: Expansion, allowed: set[int] | None) -> dict[int, float]:
+        """bm25 over the query's terms plus EXPANSION_WEIGHT x bm25 over the glossary phrases."""
+        scores = self._bm25(" OR ".join(_quote(t) for t in terms)) if terms else {}
+        ids = identifier_terms(query)
+        if ids:  # "§ 232a", "Article 13": an exact lookup outweighs the words around it
+            for k, v in self._bm25(" OR ".join(_quote(t) for t in ids)).items():
+                scores[k] = scores.get(k, 0.0) + IDENTIFIER_WEIGHT * v
+        phrases = []
+        for lang, ts in expansion.terms:
+            for t in ts:
+                words = analyze(t, lang, compounds=False, identifiers=False)
+                if words and _quote(" ".join(words)) not in phrases:
+                    phrases.append(_quote(" ".join(words)))
+        if phrases:
+            for k, v in self._bm25(" OR ".join(phrases)).items():
+                scores[k] = scores.get(k, 0.0) + EXPANSION_WEIGHT * v
+        if allowed is not None:
+            scores = {k: v for k, v in scores.items() if k in allowed}
+        return scores
+
+    def _bm25(self, match: str) -> dict[int, float]:
+        rows = self.conn.execute("SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                                 (match,)).fetchall()
+        return {int(r[0]): -float(r[1]) for r in rows}
 
     def _allowed_ids(self, filters: Filters) -> set[int] | None:
         if filters.empty:
@@ -153,20 +225,42 @@ class Searcher:
         sql = "SELECT c.vec_id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE " + " AND ".join(where)
         return {r[0] for r in self.conn.execute(sql, args)}
 
-    def _highlight(self, qvec, query_terms: set[str], chunks) -> list[tuple]:
+    def _highlight(self, qvec, query: str, expansion: Expansion, chunks) -> list[tuple]:
         if not chunks:
             return []
         texts = [c.text for c in chunks]
         spans = split_sentences(texts)
         flat = [texts[i][s:e] for i, sp in enumerate(spans) for s, e in sp]
-        sims = self.embedder.embed_batch(flat) @ qvec if flat else np.zeros(0)
+        if HIGHLIGHT_DENSE and flat:
+            sims = self.embedder.embed_batch(flat) @ qvec
+        else:
+            sims = np.zeros(len(flat), dtype=np.float32)
         out, offset = [], 0
         for i, sp in enumerate(spans):
             dense = sims[offset:offset + len(sp)]
-            overlap = [term_overlap(query_terms, analyze(texts[i][s:e], chunks[i].language)) for s, e in sp]
+            language = chunks[i].language or "en"
+            wanted = highlight_terms(query, expansion, language)
+            overlap = [term_overlap(wanted, set(analyze(texts[i][s:e], language))) for s, e in sp]
             out.append(choose_sentences(sp, dense, overlap, texts[i]))
             offset += len(sp)
         return out
+
+
+def top_n(scores: dict[int, float], n: int) -> dict[int, float]:
+    """The n best entries, ties broken by id."""
+    return dict(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', "") + '"'
+
+
+def highlight_terms(query: str, expansion: Expansion, language: str) -> set[str]:
+    """Terms a sentence in `language` should contain: the query's own, plus its glossary terms there."""
+    terms = set(analyze(query, language))
+    for t in expansion.terms_in(language):
+        terms.update(analyze(t, language, compounds=False, identifiers=False))
+    return terms
 
 
 def select_hits(chunks: list, scores: dict[int, float], *, top_k: int, max_per_doc: int) -> list:

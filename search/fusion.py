@@ -27,3 +27,28 @@ def rrf(runs: list[dict[int, float]], *, k: int = 60) -> dict[int, float]:
         for rank, (key, _score) in enumerate(ranked, start=1):
             fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
     return fused
+
+
+def boost(scores: dict[int, float], ids: set[int], amount: float) -> dict[int, float]:
+    """Add `amount` to the scores of `ids` (e.g. chunks of a country the query names)."""
+    return {k: v + amount if k in ids else v for k, v in scores.items()}
+
+
+def idf(term_sets) -> dict[str, float]:
+    """log(N / df) of each term over a collection of term sets (e.g. document titles)."""
+    import math
+
+    sets = list(term_sets)
+    df: dict[str, int] = {}
+    for terms in sets:
+        for t in set(terms):
+            df[t] = df.get(t, 0) + 1
+    return {t: math.log(len(sets) / n) for t, n in df.items()}
+
+
+def weighted_overlap(query_terms: set[str], target_terms, weights: dict[str, float]) -> float:
+    """Weighted share of the query's terms found in the target: sum w(matched) / sum w(query)."""
+    total = sum(weights.get(t, 0.0) for t in query_terms)
+    if total <= 0:
+        return 0.0
+    return sum(weights.get(t, 0.0) for t in query_terms if t in target_terms) / total

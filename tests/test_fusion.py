@@ -1,0 +1,67 @@
+"""Fusion against plain reference implementations on seeded random runs."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from search import fusion
+
+
+def reference_convex(lexical, dense, w):
+    def norm(run):
+        if not run:
+            return {}
+        lo, hi = min(run.values()), max(run.values())
+        return {k: 1.0 if hi - lo < 1e-12 else (v - lo) / (hi - lo) for k, v in run.items()}
+    lex, den = norm(lexical), norm(dense)
+    out = {}
+    for k in list(lex) + list(den):
+        out[k] = w * lex.get(k, 0.0) + (1 - w) * den.get(k, 0.0)
+    return out
+
+
+def reference_rrf(runs, k=60):
+    out = {}
+    for run in runs:
+        for rank, key in enumerate(sorted(run, key=lambda x: (-run[x], x)), start=1):
+            out[key] = out.get(key, 0.0) + 1 / (k + rank)
+    return out
+
+
+def random_run(rng, n_ids=60, size=30):
+    return {i: rng.uniform(-5, 30) for i in rng.sample(range(n_ids), rng.randint(0, size))}
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_convex_matches_reference_on_random_runs(seed):
+    rng = random.Random(seed)
+    lex, den, w = random_run(rng), random_run(rng), rng.choice([0.0, 0.3, 0.5, 0.7, 1.0])
+    got, want = fusion.convex(lex, den, lexical_weight=w), reference_convex(lex, den, w)
+    assert got.keys() == want.keys()
+    assert all(abs(got[k] - want[k]) < 1e-9 for k in got)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_rrf_matches_reference_on_random_runs(seed):
+    rng = random.Random(seed)
+    runs = [random_run(rng) for _ in range(rng.randint(1, 3))]
+    got, want = fusion.rrf(runs), reference_rrf(runs)
+    assert got.keys() == want.keys()
+    assert all(abs(got[k] - want[k]) < 1e-12 for k in got)
+
+
+def test_min_max_maps_single_score_to_one():
+    assert fusion.min_max({7: 3.0}) == {7: 1.0}
+    assert fusion.min_max({}) == {}
+
+
+def test_boost_adds_only_to_named_ids():
+    assert fusion.boost({1: 0.5, 2: 0.2}, {2, 3}, 0.5) == {1: 0.5, 2: 0.7}
+
+
+def test_weighted_overlap_counts_rare_title_words_more():
+    idf = fusion.idf([{"unodc", "traffick"}, {"fbi", "traffick"}, {"cbss", "traffick"}])
+    assert idf["traffick"] == 0.0
+    assert fusion.weighted_overlap({"unodc", "traffick"}, {"unodc", "traffick"}, idf) == 1.0
+    assert fusion.weighted_overlap({"unodc", "traffick"}, {"fbi", "traffick"}, idf) == 0.0

@@ -1,0 +1,85 @@
+"""Lexical identifiers, compounds, glossary expansion, country understanding, and where hits land."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.terms import analyze, identifier_terms, split_compound
+from ingest.settings import DEFAULT_GLOSSARY
+from search.glossary import expand, load_glossary
+from search.query import load_countries, understand
+
+COUNTRIES = DEFAULT_GLOSSARY.with_name("countries.toml")
+
+
+def test_identifiers_are_normalised_the_same_in_text_and_query():
+    assert identifier_terms("StGB § 232a Zwangsprostitution", "de") == ["p232a"]
+    assert identifier_terms("§232a") == ["p232a"]
+    assert "art13" in identifier_terms("CETS 197 Article 13 Recovery", "en")
+    assert "art13" in identifier_terms("see Art. 13")
+    assert identifier_terms("BrB 4 kap. 1 a §", "sv") == ["kap4p1a", "p1a", "kap4"]
+    assert "art154x2" in identifier_terms("Krimināllikums 154.2 pants", "lv")
+    assert "art227a" in identifier_terms("Almenn hegningarlög 227. gr. a", "is")
+
+
+def test_polish_paragraph_after_article_is_not_a_section():
+    assert identifier_terms("Kodeks karny Art. 189a § 1", "pl") == ["art189a"]
+
+
+def test_compounds_split_on_known_heads():
+    assert split_compound("freiheitsstrafe", "de") == ("freiheit", "strafe")
+    assert split_compound("tvangsarbeid", "nb") == ("tvang", "arbeid")
+    assert "straf" in analyze("Freiheitsstrafe", "de")
+    assert split_compound("freiheitsstrafe", "en") == ()
+
+
+def test_glossary_expands_english_into_every_language():
+    glossary = load_glossary(DEFAULT_GLOSSARY)
+    e = expand("penalty for trafficking in persons", glossary)
+    assert {"trafficking", "penalty"} <= set(e.concepts)
+    assert "menschenhandel" in e.terms_in("de")
+    assert "menneskehandel" in e.terms_in("nb")
+    assert "människohandel" in e.terms_in("sv")
+    assert "ihmiskauppa" in e.terms_in("fi")
+    assert "mansal" in e.terms_in("is")
+    assert expand("penalty", glossary, target_languages=("de",)).terms_in("sv") == ()
+
+
+def test_countries_and_demonyms_are_understood():
+    countries = load_countries(COUNTRIES)
+    assert understand("German law on forced labour", countries).countries == ("DE",)
+    assert understand("trafficking in Norway", countries).languages == ("nb",)
+    assert understand("Latvian and Polish criminal law", countries).countries == ("LV", "PL")
+    assert understand("forced labour", countries).countries == ()
+
+
+def _sections(searcher, query, k=3, **settings):
+    old = searcher.settings
+    searcher.settings = old.replace(**settings)
+    try:
+        return [h.section for h in searcher.search(query, top_k=k).hits]
+    finally:
+        searcher.settings = old
+
+
+def test_section_identifier_matches_lexically(searcher):
+    assert any(s.startswith("StGB § 232a") for s in _sections(searcher, "§ 232a", k=5, fusion="lexical"))
+    assert any(s.startswith("BrB 4 kap. 1 a §") for s in _sections(searcher, "4 kap. 1 a §", k=5, fusion="lexical"))
+    assert any("Article 13" in s for s in _sections(searcher, "Article 13", k=5, fusion="lexical"))
+
+
+def test_english_query_reaches_german_stgb_232(searcher):
+    assert any(s.startswith("StGB § 232 ") for s in _sections(searcher, "human trafficking penalty Germany"))
+
+
+def test_english_query_reaches_norwegian_straffeloven_257(searcher):
+    assert any(s.startswith("straffeloven § 257") for s in _sections(searcher, "human trafficking Norway"))
+
+
+def test_english_query_reaches_swedish_brb_4_kap_1a(searcher):
+    sections = _sections(searcher, "penalty for human trafficking under Swedish law", k=5)
+    assert any(s.startswith("BrB 4 kap. 1 a §") for s in sections)
+
+
+def test_without_glossary_english_query_misses_straffeloven(searcher):
+    sections = _sections(searcher, "human trafficking", k=3, use_glossary=False, country_boost=0.0)
+    assert not any(s.startswith("straffeloven § 257") for s in sections)
