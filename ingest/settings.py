@@ -44,7 +44,7 @@ class Settings:
     lexical_weight: float = 0.5
     fusion: str = "convex"  # convex | rrf | dense | lexical
     use_glossary: bool = True
-    country_boost: float = 0.15
+    country_boost: float = 0.5
     max_hits_per_doc: int = 3
     highlight: bool = True
     taxonomy: Path = DEFAULT_TAXONOMY

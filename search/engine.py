@@ -263,21 +263,50 @@ def highlight_terms(query: str, expansion: Expansion, language: str) -> set[str]
     return terms
 
 
-def select_hits(chunks: list, scores: dict[int, float], *, top_k: int, max_per_doc: int) -> list:
+MAX_MERGED_CHARS = 2400  # about two chunks of 200 word pieces: one provision, not a whole chapter
+
+
+def select_hits(chunks: list, scores: dict[int, float], *, top_k: int, max_per_doc: int,
+                max_merged_chars: int = MAX_MERGED_CHARS) -> list:
     """Collapse overlapping chunks of one passage, and let no document fill the page alone.
 
-    Walk the ranking; skip a chunk that overlaps a better one from the same document; defer a
-    document's chunks beyond `max_per_doc` to after the others (used only if the page isn't full).
+    Walk the ranking. A chunk that overlaps a better one from the same document joins it: the hit
+    then spans both (so the answer cut off by a chunk boundary is shown whole), unless the joined
+    passage would grow past `max_merged_chars`, in which case the worse chunk is dropped. A
+    document's chunks beyond `max_per_doc` are deferred until the others have had their turn.
     """
-    chosen, deferred, per_doc = [], [], {}
-    spans: dict[str, list[tuple[int, int]]] = {}
+    picked: list = []
     for c in chunks:
-        if any(c.start < e and s < c.end for s, e in spans.get(c.doc_id, [])):
+        overlapping = [i for i, p in enumerate(picked)
+                       if p.doc_id == c.doc_id and c.start < p.end and p.start < c.end]
+        if overlapping:
+            i = overlapping[0]
+            if max(c.end, picked[i].end) - min(c.start, picked[i].start) <= max_merged_chars:
+                picked[i] = merge_overlapping(picked[i], c)
             continue
-        spans.setdefault(c.doc_id, []).append((c.start, c.end))
-        if per_doc.get(c.doc_id, 0) >= max_per_doc:
-            deferred.append(c)
-            continue
-        per_doc[c.doc_id] = per_doc.get(c.doc_id, 0) + 1
-        chosen.append(c)
+        picked.append(c)
+    chosen = [c for c in picked if _doc_rank(picked, c) < max_per_doc]
+    deferred = [c for c in picked if _doc_rank(picked, c) >= max_per_doc]
     return (chosen + deferred)[:top_k]
+
+
+def _doc_rank(picked: list, c) -> int:
+    """How many better-ranked picks come from the same document."""
+    rank = 0
+    for p in picked:
+        if p is c:
+            return rank
+        rank += p.doc_id == c.doc_id
+    return rank
+
+
+def merge_overlapping(best, other):
+    """One passage covering two overlapping chunks of a document; identity and score stay `best`'s."""
+    import dataclasses
+
+    first, second = (best, other) if best.start <= other.start else (other, best)
+    text = first.text + second.text[max(0, first.end - second.start):] if second.end > first.end else first.text
+    pages = [p for p in (best.page_start, other.page_start) if p is not None]
+    ends = [p for p in (best.page_end, other.page_end) if p is not None]
+    return dataclasses.replace(best, start=first.start, end=max(first.end, second.end), text=text,
+                               page_start=min(pages) if pages else None, page_end=max(ends) if ends else None)
