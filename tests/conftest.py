@@ -82,10 +82,9 @@ def session_corpus(tmp_path_factory) -> Path:
 def session_settings(tmp_path_factory, session_corpus):
     """Settings of a real index over the session corpus, built once (the slow part of the suite)."""
     from index.builder import ingest_paths
-    from index.tagging import load_tagger
 
     settings = load_settings(home=tmp_path_factory.mktemp("session-home"))
-    summary = ingest_paths(settings, [session_corpus], tagger=load_tagger(settings))
+    summary = ingest_paths(settings, [session_corpus])
     assert not summary.failed, summary.failed
     return settings
 

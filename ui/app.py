@@ -183,8 +183,7 @@ class Handlers:
             from index.builder import ingest_paths
 
             tracker = (lambda it, desc: progress.tqdm(it, desc=desc)) if progress is not None else None
-            summary = ingest_paths(self.settings, [self.settings.uploads_dir], progress=tracker,
-                                   tagger=_tagger(self.settings), wait_s=120)
+            summary = ingest_paths(self.settings, [self.settings.uploads_dir], progress=tracker, wait_s=120)
             self.searcher.refresh()
             self.fast.refresh()
         except ThbError as exc:
@@ -197,15 +196,6 @@ class Handlers:
             return "Not added: " + "; ".join(failed)
         return f"Added {target.name}: it is searchable now. ({summary.line()})"
 
-
-def _tagger(settings):
-    try:
-        from index.tagging import load_tagger
-
-        return load_tagger(settings)
-    except Exception:  # no taxonomy: documents are indexed untagged
-        log.warning("no priority tagger; uploaded documents are indexed without priorities")
-        return None
 
 
 def build_app(settings, searcher=None):

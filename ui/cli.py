@@ -74,8 +74,7 @@ def ingest(ctx, paths, prune, rebuild, wait_s, as_json):
 
     settings = _settings(ctx)
     summary = ingest_paths(settings, list(paths), prune=prune, rebuild=rebuild, wait_s=wait_s,
-                           progress=_progress_factory(sys.stderr.isatty() and not as_json),
-                           tagger=_tagger(settings))
+                           progress=_progress_factory(sys.stderr.isatty() and not as_json))
     if as_json:
         click.echo(json.dumps({"added": summary.added, "updated": summary.updated, "unchanged": summary.unchanged,
                                "failed": [{"path": p, "reason": r} for p, r in summary.failed],
@@ -88,12 +87,6 @@ def ingest(ctx, paths, prune, rebuild, wait_s, as_json):
             click.echo(f"warning: {warning}", err=True)
         click.echo(summary.line())
     ctx.exit(EXIT_FAILED_DOCS if summary.failed else 0)
-
-
-def _tagger(settings):
-    from index.tagging import load_tagger
-
-    return load_tagger(settings)
 
 
 def _filters(country, doc_type, language, year_from, year_to, priority):
@@ -279,7 +272,7 @@ def serve(ctx, host, port, ingest_paths_):
         from index.builder import ingest_paths
 
         summary = ingest_paths(settings, list(ingest_paths_), progress=_progress_factory(sys.stderr.isatty()),
-                               tagger=_tagger(settings), wait_s=60)
+                               wait_s=60)
         click.echo(summary.line())
         for path, reason in summary.failed:
             click.echo(f"failed: {path}: {reason}", err=True)
