@@ -84,7 +84,7 @@ def search(page, query: str) -> float:
 
 
 def wait_highlighted(page) -> None:
-    """Wait for the second step (answering sentences marked) to finish."""
+    """Wait until the status line reports the finished search (with its answering sentences marked)."""
     page.wait_for_function("() => { const s = document.querySelector('#status');"
                            " return s && /passages in/.test(s.innerText) && !/marking/.test(s.innerText); }")
 

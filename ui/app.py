@@ -56,14 +56,11 @@ class Handlers:
 
         self.settings = settings
         self.searcher = searcher or Searcher(settings)
-        # Without sentence highlighting a search answers in well under a second; the highlighted
-        # ranking follows in a second step (the same hits, sentence embedding is the slow part).
-        self.fast = Searcher(settings.replace(highlight=False), embedder=self.searcher.embedder)
         self.labels = priority_labels(settings)
 
-    def _run(self, query, filters, top_k, *, highlight=False):
+    def _run(self, query, filters, top_k):
         try:
-            return (self.searcher if highlight else self.fast).search(query or "", filters, top_k), ""
+            return self.searcher.search(query or "", filters, top_k), ""
         except ThbError as exc:
             return None, str(exc)
         except Exception:
@@ -71,25 +68,20 @@ class Handlers:
             return None, FAILED
 
     def search(self, query, *filter_values):
-        """Ask tab, first step: ranked hits without sentence highlights (fast)."""
-        return self._search(query, filter_values, highlight=False)
+        """Ask tab: hits grouped by priority, answering sentences marked, a status line."""
+        return self._search(query, filter_values)
 
-    def highlight(self, query, *filter_values):
-        """Ask tab, second step: the same search with the answering sentences marked."""
-        return self._search(query, filter_values, highlight=True)
-
-    def _search(self, query, filter_values, *, highlight):
+    def _search(self, query, filter_values):
         """Grouped results, a status line, the pin choices and the hits."""
         import gradio as gr
 
         started = time.perf_counter()
-        result, error = self._run(query, parse_filters(*filter_values), SEARCH_TOP_K, highlight=highlight)
+        result, error = self._run(query, parse_filters(*filter_values), SEARCH_TOP_K)
         if result is None or not result.hits:
             text = error or (result.message if result else FAILED)
             return render.message_html(text), "", gr.update(choices=[], value=[]), []
         groups = render.group_hits(result.hits, self.settings.taxonomy)
-        status = (f"{len(result.hits)} passages in {time.perf_counter() - started:.2f} s"
-                  + ("" if highlight else " · marking the answering sentences…"))
+        status = f"{len(result.hits)} passages in {time.perf_counter() - started:.2f} s"
         pins = [(f"{h.rank}. {render.citation_of(h)[:80]}", h.chunk_id) for h in result.hits]
         return render.results_html(groups), status, gr.update(choices=pins, value=[]), list(result.hits)
 
@@ -185,7 +177,6 @@ class Handlers:
             tracker = (lambda it, desc: progress.tqdm(it, desc=desc)) if progress is not None else None
             summary = ingest_paths(self.settings, [self.settings.uploads_dir], progress=tracker, wait_s=120)
             self.searcher.refresh()
-            self.fast.refresh()
         except ThbError as exc:
             return f"Not added: {exc}"
         except Exception:

@@ -94,16 +94,14 @@ def layout(h):
 
         filters = [f_country, f_type, f_lang, f_from, f_to, f_prio]
         search_io = dict(inputs=[query, *filters], outputs=[results, status, pick, hits_state])
-        mark_io = dict(fn=h.highlight, concurrency_id="search", concurrency_limit=4, show_progress="hidden",
-                       **search_io)
         compare_io = dict(fn=h.compare, inputs=[query, *filters], outputs=[plot, cell_country, cell_prio, compare_state],
                           concurrency_id="search", concurrency_limit=4, show_progress="hidden")
         for trigger in (go.click, query.submit):
             trigger(h.search, concurrency_id="search", concurrency_limit=4, show_progress="minimal",
-                    **search_io).then(**compare_io).then(**mark_io)
+                    **search_io).then(**compare_io)
         for widget in filters:
             widget.input(h.search, concurrency_id="search", concurrency_limit=4, show_progress="minimal",
-                          trigger_mode="always_last", **search_io).then(**compare_io).then(**mark_io)
+                          trigger_mode="always_last", **search_io).then(**compare_io)
         cell_btn.click(h.cell, [compare_state, cell_country, cell_prio], cell_results)
         basket_out = [basket_state, basket_view, item]
         pin.click(h.pin, [basket_state, hits_state, pick, query], [*basket_out, pin_status])
