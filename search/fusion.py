@@ -52,3 +52,32 @@ def weighted_overlap(query_terms: set[str], target_terms, weights: dict[str, flo
     if total <= 0:
         return 0.0
     return sum(weights.get(t, 0.0) for t in query_terms if t in target_terms) / total
+
+
+def term_weights(terms, df: dict[str, int], n_docs: int) -> dict[str, float]:
+    """bm25-style idf of each term, floored at 0: words in most passages ("the", "of") weigh ~nothing."""
+    import math
+
+    return {t: max(0.0, math.log((n_docs - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))) for t in terms}
+
+
+def coverage(weights: dict[str, float], terms) -> float:
+    """Weighted share of the query's terms that occur in `terms` (a passage or one sentence)."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    present = set(terms)
+    return sum(w for t, w in weights.items() if t in present) / total
+
+
+def best_sentence_coverage(weights: dict[str, float], sentences) -> float:
+    """The best coverage of any one sentence: the answer to a question usually sits in one sentence."""
+    return max((coverage(weights, s) for s in sentences), default=0.0)
+
+
+def relative_by_group(scores: dict[int, tuple[str, float]]) -> dict[int, float]:
+    """Each score divided by the best score of its group ({id: (group, score)}); 0 when the best is 0."""
+    best: dict[str, float] = {}
+    for group, v in scores.values():
+        best[group] = max(best.get(group, 0.0), v)
+    return {k: (v / best[g] if best[g] > 0 else 0.0) for k, (g, v) in scores.items()}

@@ -6,6 +6,7 @@ of its legislation and its names, demonyms and adjectives in English and its own
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,21 @@ class QueryIntent:
 
     countries: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
+    comparative: bool = False  # asks across countries or sources: the hits should come from several
+
+
+# Cues that a question wants answers from several countries or sources, not the one best document.
+COMPARATIVE_RE = re.compile(
+    r"\b(compar\w*|across|differ\w*|versus|vs|each country|member states|(?:nordic|baltic)(?: sea)? "
+    r"countries|(?:several|different|other|various) (?:countries|states|jurisdictions)|examples)\b")
+# A question that names two or more kinds of source ("in strategy and legislation", "from the
+# strategy, UNODC data and the protocol") wants one answer from each.
+SOURCE_KINDS = (
+    frozenset({"strategy", "strategic", "plan", "policy"}),
+    frozenset({"convention", "conventions", "protocol", "protocols", "treaty", "treaties", "directive"}),
+    frozenset({"law", "laws", "legislation", "act", "code", "statute", "statutes"}),
+    frozenset({"report", "reports", "data", "survey", "statistics", "study"}),
+)
 
 
 @functools.lru_cache(maxsize=4)
@@ -49,4 +65,6 @@ def understand(query: str, countries: tuple[Country, ...]) -> QueryIntent:
         if any(tokens[i:i + len(n)] == n for n in country.names for i in range(len(tokens) - len(n) + 1)):
             codes.append(country.code)
             languages.extend(lang for lang in country.languages if lang not in languages)
-    return QueryIntent(countries=tuple(codes), languages=tuple(languages))
+    kinds = sum(1 for words in SOURCE_KINDS if words & set(tokens))
+    comparative = len(codes) >= 2 or kinds >= 2 or bool(COMPARATIVE_RE.search(" ".join(tokens)))
+    return QueryIntent(countries=tuple(codes), languages=tuple(languages), comparative=comparative)

@@ -65,3 +65,22 @@ def test_weighted_overlap_counts_rare_title_words_more():
     assert idf["traffick"] == 0.0
     assert fusion.weighted_overlap({"unodc", "traffick"}, {"unodc", "traffick"}, idf) == 1.0
     assert fusion.weighted_overlap({"unodc", "traffick"}, {"fbi", "traffick"}, idf) == 0.0
+
+
+def test_term_weights_make_common_words_weigh_nothing():
+    w = fusion.term_weights(["the", "menschenhandel"], {"the": 95, "menschenhandel": 3}, 100)
+    assert w["the"] == 0.0 and w["menschenhandel"] > 2.0
+
+
+def test_coverage_and_best_sentence():
+    w = {"victim": 1.0, "testify": 3.0}
+    assert fusion.coverage(w, ["victim", "x"]) == 0.25
+    # one sentence holding both terms beats terms spread over two sentences
+    assert fusion.best_sentence_coverage(w, [["victim", "testify"], ["x"]]) == 1.0
+    assert fusion.best_sentence_coverage(w, [["victim"], ["testify"]]) == 0.75
+    assert fusion.best_sentence_coverage({}, [["victim"]]) == 0.0
+
+
+def test_relative_by_group_compares_within_each_group():
+    out = fusion.relative_by_group({1: ("en", 0.8), 2: ("en", 0.4), 3: ("de", 0.2), 4: ("fi", 0.0)})
+    assert out == {1: 1.0, 2: 0.5, 3: 1.0, 4: 0.0}

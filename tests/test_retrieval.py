@@ -83,3 +83,23 @@ def test_english_query_reaches_swedish_brb_4_kap_1a(searcher):
 def test_without_glossary_english_query_misses_straffeloven(searcher):
     sections = _sections(searcher, "human trafficking", k=3, use_glossary=False, country_boost=0.0)
     assert not any(s.startswith("straffeloven § 257") for s in sections)
+
+
+def test_exact_section_lookup_ranks_the_section_itself_first(searcher):
+    """Chunks citing § 232a must not outrank § 232a (section-label boost, search/engine.py)."""
+    assert _sections(searcher, "§ 232a", k=1)[0].startswith("StGB § 232a")
+    assert _sections(searcher, "4 kap. 1 a §", k=1)[0].startswith("BrB 4 kap. 1 a §")
+
+
+def test_comparative_questions_are_recognised():
+    countries = load_countries(COUNTRIES)
+    assert understand("Compare penalties across member states", countries).comparative
+    assert understand("trafficking law in Germany and Sweden", countries).comparative
+    assert understand("public contracts in strategy and legislation", countries).comparative
+    assert not understand("What prison sentence applies to human trafficking in Sweden?", countries).comparative
+
+
+def test_glossary_covers_registration_and_jurisdiction_abroad():
+    glossary = load_glossary(DEFAULT_GLOSSARY)
+    assert "anmeldung" in expand("sex worker who comes to register", glossary).terms_in("de")
+    assert "suomen ulkopuolella" in expand("trafficking committed outside Finland", glossary).terms_in("fi")
