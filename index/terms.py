@@ -88,12 +88,17 @@ def identifier_terms(text: str, language: str = "") -> list[str]:
     """
     text = unicodedata.normalize("NFKC", text).lower()
     out: list[str] = []
+    # "Art. 189a § 1": a § right after an article is one of its paragraphs (Polish, Danish), not a section.
+    article_ends = {m.end() for kind, pattern in _ID_PATTERNS if kind == "art" for m in pattern.finditer(text)}
     for kind, pattern in _ID_PATTERNS:
         if kind == "p_after":
             if language and language not in NUMBER_BEFORE_SECTION:
                 continue
             kind = "p"
         for m in pattern.finditer(text):
+            if kind == "p" and any(0 <= m.start() - end <= 4 and not text[end:m.start()].strip(" .\n")
+                                   for end in article_ends):
+                continue
             if kind == "kapp":
                 term = f"kap{m.group(1)}p{m.group(2)}{m.group(3) or ''}"
             else:
