@@ -27,9 +27,7 @@ def peak_rss_mb() -> float:
 def context(settings) -> dict:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True,
                             text=True).stdout.strip()
-    from index.embedder import ENCODER
-
-    return {"commit": commit, "model": settings.model_name, "encoder": ENCODER, "cores": os.cpu_count(),
+    return {"commit": commit, "model": settings.model_name, "encoder": settings.encoder, "cores": os.cpu_count(),
             "load_avg": round(os.getloadavg()[0], 1), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from index import store, vectors
-from index.embedder import ENCODER, model_dimension
+from index.embedder import model_dimension, vectors_compatible
 from ingest.errors import IndexMismatch
 from ingest.settings import Settings
 
@@ -51,6 +51,10 @@ def check_compatible(manifest: dict | None, settings: Settings) -> None:
             raise IndexMismatch(
                 f"index in {settings.index_dir} was built with {key}={manifest.get(key)!r}, "
                 f"settings say {value!r}: {rebuild_hint(settings)}")
+    if not vectors_compatible(manifest.get("encoder"), settings.encoder):
+        raise IndexMismatch(
+            f"index in {settings.index_dir} was built with encoder={manifest.get('encoder')!r}, settings say "
+            f"{settings.encoder!r} and their vectors differ: {rebuild_hint(settings)} or set THB_ENCODER")
 
 
 def _check_store_schema(settings: Settings) -> None:
@@ -88,7 +92,7 @@ def write_manifest(settings: Settings, conn, *, index_type: str) -> dict:
                      "label_tokens": settings.label_tokens, "unit": "model word pieces"},
         # What the FAISS file really holds (read from its header), else what the caller says.
         "index_type": vectors.describe_file(settings.index_dir / FAISS_NAME) or index_type,
-        "encoder": ENCODER,
+        "encoder": settings.encoder,
         "generation": store.generation(conn),
         "counts": counts,
         "corpus_fingerprint": hashlib.sha256("\n".join(doc_ids).encode()).hexdigest()[:16],

