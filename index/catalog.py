@@ -51,9 +51,10 @@ def check_compatible(manifest: dict | None, settings: Settings) -> None:
             raise IndexMismatch(
                 f"index in {settings.index_dir} was built with {key}={manifest.get(key)!r}, "
                 f"settings say {value!r}: {rebuild_hint(settings)}")
-    if not vectors_compatible(manifest.get("encoder"), settings.encoder):
+    built_with = manifest.get("encoder") or "torch-fp32"  # manifests before the field: torch fp32
+    if not vectors_compatible(built_with, settings.encoder):
         raise IndexMismatch(
-            f"index in {settings.index_dir} was built with encoder={manifest.get('encoder')!r}, settings say "
+            f"index in {settings.index_dir} was built with encoder={built_with!r}, settings say "
             f"{settings.encoder!r} and their vectors differ: {rebuild_hint(settings)} or set THB_ENCODER")
 
 
