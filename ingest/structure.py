@@ -192,4 +192,4 @@ def _merge_empty_heads(text: str, units: list[Unit]) -> list[Unit]:
 
 
 def _tidy(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip(" -–—:")
+    return re.sub(r"\s+", " ", text.replace("**", "")).strip(" -–—:*_#")

@@ -41,9 +41,16 @@ def test_sql_fragment_does_not_touch_the_store(searcher):
 
 
 def test_fts_syntax_is_treated_as_words(searcher):
-    """Operators are quoted: `trafficking NEAR labour` finds the same as the plain words."""
-    plain = [h.chunk_id for h in searcher.search("trafficking labour").hits]
-    assert plain and [h.chunk_id for h in searcher.search('"trafficking" (labour)').hits] == plain
+    """Quotes and brackets are neutralised: the lexical side finds exactly what the plain words find.
+
+    (Only the lexical side: the dense side embeds the query as typed, punctuation included.)
+    """
+    from search.engine import Searcher
+
+    lexical = Searcher(searcher.settings.replace(fusion="lexical"), embedder=searcher.embedder)
+    plain = [h.chunk_id for h in lexical.search("trafficking labour").hits]
+    assert plain and [h.chunk_id for h in lexical.search('"trafficking" (labour)').hits] == plain
+    assert [h.chunk_id for h in lexical.search('trafficking* -labour:').hits] == plain
 
 
 def test_batch_mixes_empty_and_hostile_queries(searcher):

@@ -10,6 +10,8 @@ import os
 import time
 from pathlib import Path
 
+from fastapi import Request  # module level: route signatures are resolved from this module's globals
+
 from ingest.errors import ThbError
 from ui import app_basket as basket_ops
 from ui import app_docs as docs
@@ -56,7 +58,15 @@ class Handlers:
 
         self.settings = settings
         self.searcher = searcher or Searcher(settings)
+        self._warm_up()
         self.labels = priority_labels(settings)
+
+    def _warm_up(self) -> None:
+        """Load the sentence splitter and glossary now, so the first user search is not the slow one."""
+        try:
+            self.searcher.search("trafficking in human beings", top_k=1)
+        except Exception:  # an unusable index shows its message on the first real search
+            log.warning("warm-up search failed", exc_info=True)
 
     def _run(self, query, filters, top_k):
         try:
@@ -213,7 +223,7 @@ def read_auth(env=os.environ) -> list[tuple[str, str]] | None:
 def build_server(settings, *, auth=None, searcher=None, host: str = "127.0.0.1", port: int = 7860):
     """A FastAPI app: document routes, then the Gradio app mounted at /."""
     import gradio as gr
-    from fastapi import FastAPI, HTTPException, Request
+    from fastapi import FastAPI, HTTPException
     from fastapi.responses import FileResponse, HTMLResponse
     from starlette.routing import Mount
 
@@ -259,8 +269,7 @@ def serve_app(settings, host: str = "127.0.0.1", port: int = 7860) -> None:
 
     auth = read_auth()
     app = build_server(settings, auth=auth, host=host, port=port)
-    shown = "localhost" if host in ("127.0.0.1", "localhost") else host
-    print(f"thb-research app: http://{shown}:{port}/  (Ctrl+C to stop){'  [login required]' if auth else ''}",
+    print(f"thb-research app: http://{host}:{port}/  (Ctrl+C to stop){'  [login required]' if auth else ''}",
           flush=True)
     if host not in ("127.0.0.1", "localhost", "::1") and not auth:
         print("warning: listening beyond this machine without a login; set THB_AUTH=user:password", flush=True)
