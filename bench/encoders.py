@@ -60,7 +60,7 @@ def main() -> None:
     texts = [texts[i] for i in sorted(rng.choice(len(texts), min(args.chunks, len(texts)), replace=False))]
     with open(DEV, encoding="utf-8") as fh:
         queries = [json.loads(line)["query"] for line in fh][:40]
-    for name, row in compare(texts, queries, args.reps, settings.home / "models").items():
+    for name, row in compare(texts, queries, args.reps, settings.models_cache).items():
         print(json.dumps({"encoder": name, **row}))
 
 

@@ -41,13 +41,13 @@ def bench_ingest(settings, corpus: Path, quick: bool) -> dict:
 
     home = Path(tempfile.mkdtemp(prefix="thb-bench-"))
     scratch = settings.replace(home=home)
-    Embedder(settings.model_name)  # load the model first: ingest time is then parse + chunk + embed + write
+    Embedder.for_settings(settings)  # load the model first: ingest time is then parse + chunk + embed + write
     started = time.perf_counter()
     summary = ingest_paths(scratch, [corpus])
     pipeline_s = time.perf_counter() - started
     conn = store.connect(scratch.index_dir / catalog.DB_NAME, readonly=True)
     texts = [r[0] for r in conn.execute("SELECT text FROM chunks ORDER BY vec_id")]
-    embedder = Embedder(settings.model_name, batch_size=settings.embed_batch_size)
+    embedder = Embedder.for_settings(settings)
     started = time.perf_counter()
     embedder.embed_batch(sorted(texts, key=len))
     encoder_s = time.perf_counter() - started

@@ -117,7 +117,7 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
         summary.failed.extend(problems)
         plan = _plan(settings, conn, sources, summary, progress)
         tagger = _resolve_tagger(settings, conn, tagger, summary) if plan.new_docs else None
-        embedder = Embedder(settings.model_name, batch_size=settings.embed_batch_size) if plan.new_docs else None
+        embedder = Embedder.for_settings(settings) if plan.new_docs else None
         if embedder is not None and os.environ.get("THB_TEST_CRASH_AT") == "embedding":
             _crash_after_first_batch(embedder, settings)
         _test_hook("before_embedding", settings)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,12 @@ def check_encoder(encoder: str) -> str:
 class Embedder:
     """Encode texts to L2-normalised float32 vectors (inner product = cosine)."""
 
+    @classmethod
+    def for_settings(cls, settings) -> "Embedder":
+        """The embedder a Settings object describes: model, batch size, encoder, model cache."""
+        return cls(settings.model_name, batch_size=settings.embed_batch_size, encoder=settings.encoder,
+                   models_dir=settings.models_cache)
+
     def __init__(self, model_name: str, *, batch_size: int = 64, encoder: str | None = None,
                  models_dir: Path | None = None):
         if encoder is None or models_dir is None:
@@ -82,7 +89,7 @@ class Embedder:
 
             settings = load_settings()
             encoder = encoder or settings.encoder
-            models_dir = models_dir or settings.home / "models"
+            models_dir = models_dir or settings.models_cache
         self.model_name = model_name
         self.encoder = check_encoder(encoder)
         self.dimension = model_dimension(model_name)
@@ -204,7 +211,8 @@ def export_onnx(source: Path, target: Path) -> None:
     axes = {n: {0: "batch", 1: "tokens"} for n in names} | {"last_hidden_state": {0: "batch", 1: "tokens"}}
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes about this model's shapes; the output is checked in tests
             torch.onnx.export(model, dummy, str(tmp), input_names=names, output_names=["last_hidden_state"],
                               dynamic_axes=axes, opset_version=17, dynamo=False)
         os.replace(tmp, target)

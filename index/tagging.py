@@ -146,7 +146,7 @@ def load_tagger(settings: Settings, taxonomy_path: Path | str | None = None) -> 
     from index.embedder import Embedder
 
     taxonomy = load_taxonomy(taxonomy_path or settings.taxonomy)
-    return Tagger(taxonomy, Embedder(settings.model_name, batch_size=settings.embed_batch_size))
+    return Tagger(taxonomy, Embedder.for_settings(settings))
 
 
 def retag_index(settings: Settings, taxonomy_path: Path | str | None = None) -> int:

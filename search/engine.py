@@ -57,7 +57,7 @@ class Searcher:
         self._lock = threading.RLock()
         if catalog.has_index(settings):  # refuse a mismatched index before paying for the model
             catalog.check_compatible(catalog.read_manifest(settings.index_dir), settings)
-        self.embedder = embedder or Embedder(settings.model_name, batch_size=settings.embed_batch_size)
+        self.embedder = embedder or Embedder.for_settings(settings)
         self._generation = None
         self.conn = None
         self.index = None
