@@ -184,9 +184,8 @@ def test_uploaded_text_file_becomes_searchable(page, tmp_path):
                    encoding="utf-8")
     page.get_by_role("tab", name="Documents").click()
     page.locator("#upload input[type=file]").set_input_files(str(doc))
-    page.fill("#u-title input", "Zephyrine harbour guidance")
-    page.fill("#u-country input", "SE")
-    page.fill("#u-year input", "2024")
+    for elem_id, value in (("u-title", "Zephyrine harbour guidance"), ("u-country", "SE"), ("u-year", "2024")):
+        page.locator(f"#{elem_id}").locator("textarea, input").first.fill(value)  # Gradio 6 textboxes are textareas
     page.click("#add-btn")
     page.wait_for_function("() => /searchable now|Not added/.test(document.querySelector('#add-status').innerText)")
     assert "searchable now" in page.locator("#add-status").inner_text()
