@@ -191,7 +191,7 @@ def test_uploaded_text_file_becomes_searchable(page, tmp_path):
     assert "searchable now" in page.locator("#add-status").inner_text()
     page.wait_for_selector("text=Zephyrine harbour guidance")
     shot(page, "documents")
-    page.get_by_role("tab", name="Ask").click()
+    page.get_by_role("tab", name="Ask", exact=True).click()
     search(page, "Zephyrine lighthouse protocol ferry deckhands")
     assert "Zephyrine harbour guidance" in page.locator("#results .thb-hit").first.inner_text()
 
