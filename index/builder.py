@@ -125,15 +125,11 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
         removed_ids = _write(settings, conn, plan, vecs, summary, prune=prune, roots=paths, tagger=tagger)
         _test_hook("after_commit", settings)
         index = catalog.load_vectors(settings, conn, manifest) if manifest else None
-        if index is None or removed_ids is None:
-            ids, all_vecs = store.all_embeddings(conn, embedder_dim(settings))
-            index = vectors.build_index(embedder_dim(settings), ids, all_vecs)
-        else:
+        if index is not None:  # update in place; any disagreement with the store means rebuild
             vectors.remove_ids(index, removed_ids)
             _add_new(conn, index, plan, vecs)
-        if index.ntotal != conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
-            ids, all_vecs = store.all_embeddings(conn, embedder_dim(settings))
-            index = vectors.build_index(embedder_dim(settings), ids, all_vecs)
+        if index is None or index.ntotal != conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
+            index = catalog.vectors_from_store(settings, conn)
         write = _crash_before_rename if os.environ.get("THB_TEST_CRASH_AT") == "faiss_write" \
             else vectors.write_index_atomic
         write(index, settings.index_dir / catalog.FAISS_NAME)
@@ -178,12 +174,6 @@ def _resolve_tagger(settings: Settings, conn, tagger, summary: IngestSummary):
         summary.warnings.append(f"the index is tagged with taxonomy {row[0]!r}, new documents with "
                                 f"{tagger.taxonomy.id!r}: run `thb retag --taxonomy FILE` to make them agree")
     return tagger
-
-
-def embedder_dim(settings: Settings) -> int:
-    from index.embedder import model_dimension
-
-    return model_dimension(settings.model_name)
 
 
 def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSummary, progress) -> _Plan:
@@ -269,7 +259,7 @@ def _embed(embedder, plan: _Plan, progress):
 
 
 def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, *, prune: bool,
-           roots: list[Path], tagger) -> list[int] | None:
+           roots: list[Path], tagger) -> list[int]:
     """All changes in one transaction; returns the FAISS ids that were deleted."""
     removed_ids: list[int] = []
     now = time.time()

@@ -118,8 +118,14 @@ def load_vectors(settings: Settings, conn, manifest: dict | None):
         except RuntimeError as exc:
             log.warning("%s: unreadable FAISS file, rebuilding from the store (%s)", path, exc)
     log.info("rebuilding FAISS index from the store (generation %s)", current)
-    ids, vecs = store.all_embeddings(conn, model_dimension(settings.model_name))
-    return vectors.build_index(model_dimension(settings.model_name), ids, vecs)
+    return vectors_from_store(settings, conn)
+
+
+def vectors_from_store(settings: Settings, conn):
+    """A FAISS index built from every embedding the store holds (the store is the truth)."""
+    dimension = model_dimension(settings.model_name)
+    ids, vecs = store.all_embeddings(conn, dimension)
+    return vectors.build_index(dimension, ids, vecs)
 
 
 def has_index(settings: Settings) -> bool:

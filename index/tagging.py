@@ -151,13 +151,14 @@ def load_tagger(settings: Settings, taxonomy_path: Path | str | None = None) -> 
 
 def retag_index(settings: Settings, taxonomy_path: Path | str | None = None) -> int:
     """Re-tag every stored chunk from its stored embedding and text, in one transaction."""
-    from index.builder import embedder_dim, lock_for
+    from index.builder import lock_for
+    from index.embedder import model_dimension
 
     tagger = load_tagger(settings, taxonomy_path)
     db = settings.index_dir / catalog.DB_NAME
     if not db.is_file():
         return 0
-    dim = embedder_dim(settings)
+    dim = model_dimension(settings.model_name)
     with lock_for(settings, wait_s=60):
         conn = store.connect(db)
         try:
