@@ -115,13 +115,8 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
     try:
         sources, problems = discover(paths)
         summary.failed.extend(problems)
-        plan = _plan(settings, conn, sources, summary, progress)
+        plan, vecs = _plan_and_embed(settings, conn, sources, summary, progress)
         tagger = _resolve_tagger(settings, conn, tagger, summary) if plan.new_docs else None
-        embedder = Embedder.for_settings(settings) if plan.new_docs else None
-        if embedder is not None and os.environ.get("THB_TEST_CRASH_AT") == "embedding":
-            _crash_after_first_batch(embedder, settings)
-        _test_hook("before_embedding", settings)
-        vecs = _embed(embedder, plan, progress)
         removed_ids = _write(settings, conn, plan, vecs, summary, prune=prune, roots=paths, tagger=tagger)
         _test_hook("after_commit", settings)
         index = catalog.load_vectors(settings, conn, manifest) if manifest else None
@@ -176,8 +171,105 @@ def _resolve_tagger(settings: Settings, conn, tagger, summary: IngestSummary):
     return tagger
 
 
-def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSummary, progress) -> _Plan:
-    """Decide, file by file, what is new, changed, unchanged or an alias of a known document."""
+def _plan_and_embed(settings: Settings, conn, sources: list[SourceFile], summary: IngestSummary, progress):
+    """Read and chunk files on a worker thread while this thread embeds what is ready.
+
+    Parsing (pypdf in a child process), cleaning, chunking and sentence finding overlap with the
+    encoder instead of preceding it. Chunks are embedded in batches of EMBED_BATCH as documents
+    arrive, each batch sorted by length (one padding width per model batch); rows come back in
+    document order. The model is loaded only when a first new document arrives.
+    """
+    import queue
+    import threading
+
+    import numpy as np
+
+    handoff: queue.Queue = queue.Queue(maxsize=16)
+    outcome: dict = {}
+    stop = threading.Event()
+
+    def deliver(item):
+        if stop.is_set():  # the embedding side failed: stop reading
+            raise _Stopped
+        handoff.put(item)
+
+    def produce():
+        try:
+            outcome["plan"] = _plan(settings, conn, sources, summary, None, on_file=deliver)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # re-raised on the calling thread
+            outcome["error"] = exc
+        finally:
+            handoff.put(_DONE)
+
+    worker = threading.Thread(target=produce, name="thb-read", daemon=True)
+    worker.start()
+    embedder, texts, parts, done = None, [], [], 0
+    files = progress(range(len(sources)), "reading and embedding") if progress else None
+    bar = iter(files) if files is not None else None
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                break
+            if bar is not None:
+                next(bar, None)
+            if item is None:
+                continue
+            if embedder is None:
+                embedder = Embedder.for_settings(settings)
+                if os.environ.get("THB_TEST_CRASH_AT") == "embedding":
+                    _crash_after_first_batch(embedder, settings)
+                _test_hook("before_embedding", settings)
+            texts.extend(c.embedding_text for c in item[2])
+            while len(texts) - done >= EMBED_BATCH:
+                parts.append(_embed_sorted(embedder, texts[done:done + EMBED_BATCH]))
+                done += EMBED_BATCH
+        if "error" in outcome:
+            raise outcome["error"]
+        if done < len(texts):
+            parts.append(_embed_sorted(embedder, texts[done:]))
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a reader blocked on a full queue see the stop
+            try:
+                handoff.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        worker.join()
+        if bar is not None:
+            for _ in bar:  # finish the bar
+                pass
+    vecs = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+    return outcome["plan"], vecs
+
+
+_DONE = object()
+EMBED_BATCH = 256
+
+
+class _Stopped(Exception):
+    """The reader thread's signal that the embedding side has given up."""
+
+
+def _embed_sorted(embedder, texts: list[str]):
+    """Vectors of texts in input order, encoded shortest first (each model batch pads to texts of
+    nearly one length)."""
+    import numpy as np
+
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    out = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+    out[order] = embedder.embed_batch([texts[j] for j in order])
+    return out
+
+
+def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSummary, progress,
+          on_file=None) -> _Plan:
+    """Decide, file by file, what is new, changed, unchanged or an alias of a known document.
+
+    `on_file` hears of every file: the (source, document, chunks, info) of a new one, else None.
+    """
     plan = _Plan()
     chunker = Chunker(model_dir(settings.model_name), chunk_tokens=settings.chunk_tokens,
                       overlap_tokens=settings.overlap_tokens, label_tokens=settings.label_tokens)
@@ -186,6 +278,7 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
     pending_ids: dict[str, tuple[SourceFile, Document]] = {}
     bar = progress(sources, "reading") if progress else sources
     for source in bar:
+        known_new = len(plan.new_docs)
         key = (str(source.root), source.doc_path)
         plan.seen.add(key)
         if source.root not in manifests:
@@ -227,6 +320,9 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
             summary.failed.append((str(source.path), exc.reason))
         except OSError as exc:
             summary.failed.append((str(source.path), f"cannot read file: {exc.strerror or exc}"))
+        finally:
+            if on_file is not None:
+                on_file(plan.new_docs[-1] if len(plan.new_docs) > known_new else None)
     return plan
 
 
@@ -238,24 +334,6 @@ def _manifest_rows(root: Path, summary: IngestSummary) -> dict:
         return {}
     summary.warnings.extend(problems)
     return rows
-
-
-def _embed(embedder, plan: _Plan, progress):
-    import numpy as np
-
-    texts = [c.embedding_text for _s, _d, chunks, _i in plan.new_docs for c in chunks]
-    if not texts:
-        return np.zeros((0, 0), dtype=np.float32)
-    # Sort the whole ingest by length, not each 256-chunk slice, so every model batch pads to
-    # texts of nearly one length; slices only drive the progress bar. Rows go back in input order.
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    batch = 256
-    out = np.empty((len(texts), embedder.dimension), dtype=np.float32)
-    steps = range(0, len(texts), batch)
-    for i in (progress(steps, f"embedding {len(texts)} chunks") if progress else steps):
-        rows = order[i:i + batch]
-        out[rows] = embedder.embed_batch([texts[j] for j in rows])
-    return out
 
 
 def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, *, prune: bool,
@@ -287,11 +365,12 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
                 prios, prio_scores = ([], {}) if scores is None else scores[i]
                 cur = conn.execute(
                     "INSERT INTO chunks (chunk_id, doc_id, ordinal, start, end, page_start, page_end, section, "
-                    "paragraph, language, text, embedding, priorities, priority_scores) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "paragraph, language, text, embedding, priorities, priority_scores, sentences) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (chunk.chunk_id, chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.page_start,
                      chunk.page_end, chunk.section, chunk.paragraph, chunk.language, chunk.text,
-                     vec.tobytes(), json.dumps(prios), json.dumps(prio_scores)))
+                     vec.tobytes(), json.dumps(prios), json.dumps(prio_scores),
+                     json.dumps([list(sp) for sp in chunk.sentences])))
                 terms = analyze(chunk.embedding_text + "\n" + m.title, chunk.language or m.language)
                 conn.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)", (cur.lastrowid, " ".join(terms)))
             offset += len(chunks)

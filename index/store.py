@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS = {
     1: """
@@ -44,6 +44,11 @@ MIGRATIONS = {
         PRIMARY KEY (root, doc_path)
     );
     """,
+    # Sentence offsets into each chunk's text, found at ingest (JSON [[start, end], ...]); NULL for
+    # chunks written before: search then finds them itself.
+    2: """
+    ALTER TABLE chunks ADD COLUMN sentences TEXT
+    """,
 }
 
 
@@ -69,6 +74,7 @@ class StoredChunk:
     text: str
     priorities: tuple[str, ...]
     priority_scores: dict
+    sentences: tuple[tuple[int, int], ...] | None = None
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -141,7 +147,7 @@ def all_embeddings(conn: sqlite3.Connection, dimension: int) -> tuple[np.ndarray
 
 CHUNK_SELECT = """
 SELECT c.vec_id, c.chunk_id, c.doc_id, c.page_start, c.page_end, c.section, c.paragraph, c.start,
-       c.end, c.text, c.priorities, c.priority_scores, d.title, d.doc_type, d.country, d.language,
+       c.end, c.text, c.priorities, c.priority_scores, c.sentences, d.title, d.doc_type, d.country, d.language,
        d.year, (SELECT p.doc_path FROM paths p WHERE p.doc_id = d.doc_id ORDER BY p.doc_path LIMIT 1) AS doc_path
 FROM chunks c JOIN documents d ON d.doc_id = c.doc_id
 """
@@ -161,5 +167,6 @@ def fetch_chunks(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, Stor
                 page_end=r["page_end"], section=r["section"], paragraph=r["paragraph"],
                 start=r["start"], end=r["end"], text=r["text"],
                 priorities=tuple(json.loads(r["priorities"])), priority_scores=json.loads(r["priority_scores"]),
+                sentences=None if r["sentences"] is None else tuple(tuple(sp) for sp in json.loads(r["sentences"])),
             )
     return out

@@ -65,6 +65,8 @@ class Chunk:
     page_end: int | None
     language: str
     paragraph: str = ""
+    # Sentence (start, end) offsets into `text` (ingest/sentences.py), for highlighting at search.
+    sentences: tuple[tuple[int, int], ...] = ()
 
     @property
     def embedding_text(self) -> str:

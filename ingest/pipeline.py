@@ -1,6 +1,7 @@
-"""From a file on disk to a cleaned Document and its chunks; no index, no model weights."""
+"""From a file on disk to a cleaned Document and its chunks (with their sentences); no index, no embedding model."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from ingest.documents import Chunk, Document, DocumentMeta
 from ingest.errors import UnreadableDocument
 from ingest.metadata import derive_meta, short_title
 from ingest.readers import SUPPORTED_SUFFIXES, read_document
+from ingest.sentences import split_sentences
 from ingest.structure import find_units
 
 
@@ -84,4 +86,5 @@ def prepare_document(source: SourceFile, data: bytes, meta: DocumentMeta | None,
     chunks = chunker.chunk_document(doc, units)
     if not chunks:
         raise UnreadableDocument(source.path, "no text found")
-    return doc, chunks
+    spans = split_sentences([c.text for c in chunks])
+    return doc, [dataclasses.replace(c, sentences=sp) for c, sp in zip(chunks, spans)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,7 +16,8 @@ from ingest.settings import Settings
 from search import fusion
 from search.glossary import Expansion, expand, load_glossary
 from search.query import QueryIntent, load_countries, understand
-from search.highlight import choose_sentences, split_sentences, term_overlap
+from ingest.sentences import merge_spans, split_sentences
+from search.highlight import choose_sentences, term_overlap
 from search.hits import Filters, Hit, SearchResult
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,9 @@ SENTENCE_WEIGHT = 0.0  # 0.2-1.0 measured on dev (absolute and per-language): no
 SECTION_BOOST = 0.5  # dev has no exact lookups (no change there); "§ 232a", "4 kap. 1 a §" go first
 # A comparative question (search/query.py) lets each document show this many hits before others.
 COMPARATIVE_MAX_PER_DOC = 0  # 1 and 2 measured on dev: comparative .216 -> .184 / .130, so off
+# FTS5 searches of one query (its own terms, identifiers, glossary phrases) run on this many
+# threads, beside the encoder on the calling thread.
+LEXICAL_THREADS = 2
 SENTENCE_END_RE = re.compile(r"(?<=[.;:!?])\s+|\n\s*")
 
 
@@ -55,6 +61,8 @@ class Searcher:
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None):
         self.settings = settings
         self._lock = threading.RLock()
+        self._local = threading.local()
+        self._lexical_pool = ThreadPoolExecutor(LEXICAL_THREADS, thread_name_prefix="thb-fts")
         if catalog.has_index(settings):  # refuse a mismatched index before paying for the model
             catalog.check_compatible(catalog.read_manifest(settings.index_dir), settings)
         self.embedder = embedder or Embedder.for_settings(settings)
@@ -113,25 +121,34 @@ class Searcher:
         if self.size == 0:
             return [SearchResult(query=q, hits=(), message=EMPTY_INDEX_MESSAGE if i in todo else EMPTY_QUERY_MESSAGE)
                     for i, q in enumerate(cleaned)]
-        qvecs = self.embedder.embed_batch([cleaned[i] for i in todo])
         with self._lock:
             allowed = self._allowed_ids(filters)
+            # The lexical queries run on worker threads (their own read connections; SQLite lets
+            # go of the GIL) while this thread encodes the queries and searches FAISS.
+            prepared = [self._prepare(cleaned[i], allowed) for i in todo]
+            qvecs = self.embedder.embed_batch([cleaned[i] for i in todo])
             for row, i in enumerate(todo):
-                results[i] = self._search_one(cleaned[i], qvecs[row], allowed, top_k)
+                results[i] = self._search_one(prepared[row], qvecs[row], allowed, top_k)
         return results
 
-    def _search_one(self, query: str, qvec: np.ndarray, allowed: set[int] | None, top_k: int) -> SearchResult:
-        n = self.settings.candidates
-        mode = self.settings.fusion
+    def _prepare(self, query: str, allowed: set[int] | None) -> "_Prepared":
+        """Understand the query, expand it, and start its lexical queries."""
         intent = understand(query, load_countries(self.settings.glossary.with_name("countries.toml")))
         expansion = self._expansion(query, intent)
         boosted = self._country_ids(intent, allowed)
+        pending = () if self.settings.fusion == "dense" else self._lexical_start(query, self._query_terms(query), expansion)
+        return _Prepared(query, intent, expansion, boosted, pending)
+
+    def _search_one(self, prep: "_Prepared", qvec: np.ndarray, allowed: set[int] | None, top_k: int) -> SearchResult:
+        n = self.settings.candidates
+        mode = self.settings.fusion
+        query, intent, expansion, boosted = prep.query, prep.intent, prep.expansion, prep.boosted
         dense = {} if mode == "lexical" else self._dense(qvec, n, allowed)
         if boosted and mode != "lexical":  # the named country's best passages join the candidates
             dense.update(self._dense(qvec, n, boosted))
         lexical = {}
         if mode != "dense":
-            scores = self._lexical(query, self._query_terms(query), expansion, allowed)
+            scores = self._lexical_finish(prep.pending, allowed)
             lexical = top_n(scores, n)
             if boosted:
                 lexical.update(top_n({k: v for k, v in scores.items() if k in boosted}, n))
@@ -149,12 +166,15 @@ class Searcher:
             query_terms = set(analyze(query, "en"))
             shares = {d: fusion.weighted_overlap(query_terms, t, self.title_idf) for d, t in self.titles.items()}
             fused = {k: v + TITLE_BOOST * shares.get(self.doc_of.get(k), 0.0) for k, v in fused.items()}
-        fused = self._rerank(query, expansion, fused)
+        depth = max(4 * top_k, 40)
+        # Reranking only raises scores within the top RERANK_DEPTH, so the final top `depth` lies
+        # inside the first max(RERANK_DEPTH, depth): one fetch serves both stages.
+        rows = store.fetch_chunks(self.conn, sorted(fused, key=lambda k: (-fused[k], k))[:max(RERANK_DEPTH, depth)])
+        fused = self._rerank(query, expansion, fused, rows)
         max_per_doc = self.settings.max_hits_per_doc
         if intent.comparative and COMPARATIVE_MAX_PER_DOC:
             max_per_doc = min(max_per_doc, COMPARATIVE_MAX_PER_DOC)
-        ranked = sorted(fused, key=lambda k: (-fused[k], k))[: max(4 * top_k, 40)]
-        rows = store.fetch_chunks(self.conn, ranked)
+        ranked = sorted(fused, key=lambda k: (-fused[k], k))[:depth]
         picked = select_hits([rows[k] for k in ranked if k in rows], fused, top_k=top_k,
                              max_per_doc=max_per_doc)
         highlights = (self._highlight(qvec, query, expansion, picked) if self.settings.highlight
@@ -170,12 +190,14 @@ class Searcher:
         return SearchResult(query=query, hits=hits, message="" if hits else "No passage matches this search.",
                             expansions=tuple(f"{lang}:{t}" for lang, ts in expansion.terms for t in ts))
 
-    def _rerank(self, query: str, expansion: Expansion, fused: dict[int, float]) -> dict[int, float]:
-        """Rescore the top RERANK_DEPTH by term coverage of chunk and best sentence, and section match."""
+    def _rerank(self, query: str, expansion: Expansion, fused: dict[int, float], rows: dict) -> dict[int, float]:
+        """Rescore the top RERANK_DEPTH by term coverage of chunk and best sentence, and section match.
+
+        `rows` holds (at least) the stored chunks of the top RERANK_DEPTH.
+        """
         if not (PASSAGE_WEIGHT or SENTENCE_WEIGHT or SECTION_BOOST) or not fused:
             return fused
         top = sorted(fused, key=lambda k: (-fused[k], k))[:RERANK_DEPTH]
-        rows = store.fetch_chunks(self.conn, top)
         wanted_ids = set(identifier_terms(query))
         weights_by_language: dict[str, dict[str, float]] = {}
         passage, sentence, section = {}, {}, {}
@@ -238,13 +260,16 @@ class Searcher:
                     terms.append(term)
         return terms
 
-    def _lexical(self, query: str, terms: list[str], expansion: Expansion, allowed: set[int] | None) -> dict[int, float]:
-        """bm25 over the query's terms plus EXPANSION_WEIGHT x bm25 over the glossary phrases."""
-        scores = self._bm25(" OR ".join(_quote(t) for t in terms)) if terms else {}
+    def _lexical_start(self, query: str, terms: list[str], expansion: Expansion) -> tuple:
+        """Submit the query's FTS5 searches, (weight, future of {vec_id: bm25}) pairs: bm25 over the
+        query's terms, plus IDENTIFIER_WEIGHT x over its identifiers and EXPANSION_WEIGHT x over
+        the glossary phrases."""
+        matches = []
+        if terms:
+            matches.append((1.0, " OR ".join(_quote(t) for t in terms)))
         ids = identifier_terms(query)
         if ids:  # "§ 232a", "Article 13": an exact lookup outweighs the words around it
-            for k, v in self._bm25(" OR ".join(_quote(t) for t in ids)).items():
-                scores[k] = scores.get(k, 0.0) + IDENTIFIER_WEIGHT * v
+            matches.append((IDENTIFIER_WEIGHT, " OR ".join(_quote(t) for t in ids)))
         phrases = []
         for lang, ts in expansion.terms:
             for t in ts:
@@ -252,16 +277,31 @@ class Searcher:
                 if words and _quote(" ".join(words)) not in phrases:
                     phrases.append(_quote(" ".join(words)))
         if phrases:
-            for k, v in self._bm25(" OR ".join(phrases)).items():
-                scores[k] = scores.get(k, 0.0) + EXPANSION_WEIGHT * v
+            matches.append((EXPANSION_WEIGHT, " OR ".join(phrases)))
+        return tuple((weight, self._lexical_pool.submit(self._bm25, match)) for weight, match in matches)
+
+    def _lexical_finish(self, pending: tuple, allowed: set[int] | None) -> dict[int, float]:
+        scores: dict[int, float] = {}
+        for weight, future in pending:
+            for k, v in future.result().items():
+                scores[k] = scores.get(k, 0.0) + weight * v
         if allowed is not None:
             scores = {k: v for k, v in scores.items() if k in allowed}
         return scores
 
     def _bm25(self, match: str) -> dict[int, float]:
-        rows = self.conn.execute("SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?",
-                                 (match,)).fetchall()
+        rows = self._thread_conn().execute(
+            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)).fetchall()
         return {int(r[0]): -float(r[1]) for r in rows}
+
+    def _thread_conn(self):
+        """This thread's read connection to the store (sqlite3 connections are not shared across
+        threads that query at once); reopened when the searcher has opened a new store."""
+        local = self._local
+        if getattr(local, "owner", None) is not self.conn:
+            local.conn = store.connect(self.settings.index_dir / catalog.DB_NAME, readonly=True)
+            local.owner = self.conn
+        return local.conn
 
     def _allowed_ids(self, filters: Filters) -> set[int] | None:
         if filters.empty:
@@ -289,21 +329,37 @@ class Searcher:
         if not chunks:
             return []
         texts = [c.text for c in chunks]
-        spans = split_sentences(texts)
+        spans = [c.sentences for c in chunks]
+        missing = [i for i, sp in enumerate(spans) if sp is None]  # chunks stored before schema 2
+        for i, sp in zip(missing, split_sentences([texts[i] for i in missing])):
+            spans[i] = sp
         flat = [texts[i][s:e] for i, sp in enumerate(spans) for s, e in sp]
         if HIGHLIGHT_DENSE and flat:
             sims = self.embedder.embed_batch(flat) @ qvec
         else:
             sims = np.zeros(len(flat), dtype=np.float32)
-        out, offset = [], 0
+        out, offset, wanted_by_language = [], 0, {}
         for i, sp in enumerate(spans):
             dense = sims[offset:offset + len(sp)]
             language = chunks[i].language or "en"
-            wanted = highlight_terms(query, expansion, language)
+            if language not in wanted_by_language:
+                wanted_by_language[language] = highlight_terms(query, expansion, language)
+            wanted = wanted_by_language[language]
             overlap = [term_overlap(wanted, set(analyze(texts[i][s:e], language))) for s, e in sp]
             out.append(choose_sentences(sp, dense, overlap, texts[i]))
             offset += len(sp)
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A query understood and expanded, with its lexical searches in flight."""
+
+    query: str
+    intent: QueryIntent
+    expansion: Expansion
+    boosted: set
+    pending: tuple
 
 
 def store_term_df(conn) -> dict[str, int]:
@@ -374,5 +430,11 @@ def merge_overlapping(best, other):
     text = first.text + second.text[max(0, first.end - second.start):] if second.end > first.end else first.text
     pages = [p for p in (best.page_start, other.page_start) if p is not None]
     ends = [p for p in (best.page_end, other.page_end) if p is not None]
+    sentences = None  # found afresh at highlight time unless both chunks carry theirs
+    if second.end <= first.end:
+        sentences = first.sentences
+    elif first.sentences is not None and second.sentences is not None:
+        sentences = merge_spans(first.sentences, second.sentences, second.start - first.start)
     return dataclasses.replace(best, start=first.start, end=max(first.end, second.end), text=text,
-                               page_start=min(pages) if pages else None, page_end=max(ends) if ends else None)
+                               page_start=min(pages) if pages else None, page_end=max(ends) if ends else None,
+                               sentences=sentences)

@@ -1,11 +1,9 @@
 """The ingest's embedding step: sorted by length for padding, rows back in input order."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
-from index.builder import _embed, _Plan
+from index.builder import _embed_sorted
 
 
 class FakeEmbedder:
@@ -21,14 +19,13 @@ class FakeEmbedder:
         return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
 
 
-def test_embed_sorts_all_chunks_by_length_and_keeps_input_order():
-    texts = ["x" * n for n in (5, 300, 1, 40, 7) * 120]
-    plan = _Plan(new_docs=[(None, None, [SimpleNamespace(embedding_text=t) for t in texts], {})])
+def test_embed_sorts_a_batch_by_length_and_keeps_input_order():
+    texts = ["x" * n for n in (5, 300, 1, 40, 7) * 50]
     fake = FakeEmbedder()
-    vecs = _embed(fake, plan, None)
+    vecs = _embed_sorted(fake, texts)
     assert vecs[:, 0].tolist() == [len(t) for t in texts]
     flat = [len(t) for batch in fake.batches for t in batch]
-    assert flat == sorted(flat) and [len(b) for b in fake.batches] == [256, 256, 88]
+    assert flat == sorted(flat) and len(fake.batches) == 1
 
 
 # --- Encoder variants: torch-fp32 (reference), onnx-fp32, onnx-int8 -------------------------------
@@ -89,6 +86,17 @@ def test_onnx_embed_is_embed_batch_row_and_order_is_kept(models_dir, sentences):
     assert np.allclose(e.embed(sentences[3]), batch[3], atol=1e-5)
     assert e.max_tokens == 256 and e.dimension == 384
     assert e.embed_batch([]).shape == (0, 384)
+
+
+def test_onnx_int8_vector_does_not_depend_on_the_batch_around_it(models_dir, sentences):
+    """Dynamic int8 scales activations per input tensor: batched, a text's vector moved with its
+    neighbours, so an incremental ingest disagreed with a clean build. Encoded alone it must not."""
+    e = emb.Embedder(MODEL, batch_size=16, encoder="onnx-int8", models_dir=models_dir)
+    together = e.embed_batch(sentences)
+    alone = np.stack([e.embed(t) for t in sentences[:12]])
+    shuffled = e.embed_batch(sentences[:12][::-1] + ["an unrelated much longer passage " * 30])[:12][::-1]
+    assert np.array_equal(together[:12], alone)
+    assert np.array_equal(together[:12], shuffled)
 
 
 def test_export_is_reused_and_leaves_no_temporary_files(models_dir, monkeypatch):

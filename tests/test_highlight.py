@@ -33,3 +33,40 @@ def test_german_hit_highlights_the_sentence_with_the_glossary_term(searcher):
     assert german
     assert any("menschenhandel" in hl.text.lower() or "freiheitsstrafe" in hl.text.lower()
                for h in german for hl in h.highlights)
+
+
+def test_sentences_are_stored_at_ingest_and_point_into_the_chunk(searcher):
+    rows = searcher.conn.execute("SELECT text, sentences FROM chunks").fetchall()
+    assert rows and all(r["sentences"] is not None for r in rows)
+    import json
+
+    for r in rows:
+        spans = json.loads(r["sentences"])
+        assert spans, r["text"][:80]
+        assert all(0 <= s < e <= len(r["text"]) for s, e in spans)
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+        assert all(r["text"][s:e].strip() == r["text"][s:e] for s, e in spans)
+
+
+def test_legal_abbreviations_do_not_end_a_sentence():
+    text = ("Nach Art. 13 Abs. 2 Nr. 3 gilt dies. Die Strafe ist nach 4 kap. 1 a § zu bemessen.\n"
+            "1.\nGegenstände, die durch die Tat hervorgebracht sind, vgl. z. B. die Richtlinie vom 20. Juli 2001.")
+    pieces = [text[s:e] for s, e in split_sentences([text])[0]]
+    assert pieces == ["Nach Art. 13 Abs. 2 Nr. 3 gilt dies.", "Die Strafe ist nach 4 kap. 1 a § zu bemessen.",
+                      "1.\nGegenstände, die durch die Tat hervorgebracht sind, vgl. z. B. die Richtlinie vom 20. Juli 2001."]
+
+
+def test_answering_a_query_imports_neither_spacy_nor_torch(searcher):
+    """Sentences come from the store and the query encoder is ONNX: a fresh `thb search` process
+    starts without the two heaviest imports (cold start)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from search.engine import Searcher; from ingest.settings import load_settings; "
+            "r = Searcher(load_settings()).search('penalty for human trafficking in Germany'); "
+            "assert r.hits and any(h.highlights for h in r.hits); "
+            "print(sorted(m for m in ('spacy', 'torch', 'thinc', 'transformers') if m in sys.modules))")
+    env = {**__import__("os").environ, "THB_HOME": str(searcher.settings.home)}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"

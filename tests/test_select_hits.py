@@ -19,10 +19,18 @@ class FakeRow:
     text: str
     page_start: int | None = None
     page_end: int | None = None
+    sentences: tuple | None = None
 
 
 def row(vec_id, doc_id, start, end, page=None):
-    return FakeRow(vec_id, doc_id, start, end, TEXT[start:end], page, page)
+    return FakeRow(vec_id, doc_id, start, end, TEXT[start:end], page, page, sentences_of(TEXT[start:end]))
+
+
+def sentences_of(text):
+    """Spans of "Sentence number ... provision." pieces, a cut piece at either end included."""
+    import re
+
+    return tuple((m.start(), m.end()) for m in re.finditer(r"[^ ].*?(\.|$)(?= |$)", text))
 
 
 def test_overlapping_chunks_merge_into_one_hit_spanning_both():
@@ -53,3 +61,19 @@ def test_one_document_does_not_fill_the_page_when_others_answer():
     # With nothing else to show, the deferred chunks fill the page.
     hits = select_hits(rows[:6], {}, top_k=5, max_per_doc=3)
     assert [h.vec_id for h in hits] == [0, 1, 2, 3, 4]
+
+
+def test_merged_hit_keeps_whole_sentences_from_both_chunks():
+    best, worse = row(1, "a", 305, 700), row(2, "a", 100, 410)  # both cut a sentence at their ends
+    merged = merge_overlapping(best, worse)
+    pieces = [merged.text[s:e] for s, e in merged.sentences]
+    assert pieces[1:-1] == [f"Sentence number {i:03d} of the provision." for i in range(3, 18)]
+    assert all(merged.text[s:e].strip() for s, e in merged.sentences)
+    assert list(merged.sentences) == sorted(merged.sentences)
+    assert all(a[1] <= b[0] for a, b in zip(merged.sentences, merged.sentences[1:]))
+
+
+def test_merged_hit_without_stored_sentences_leaves_them_to_search():
+    best = row(1, "a", 300, 700)
+    worse = FakeRow(2, "a", 100, 400, TEXT[100:400])
+    assert merge_overlapping(best, worse).sentences is None
