@@ -81,3 +81,21 @@ def relative_by_group(scores: dict[int, tuple[str, float]]) -> dict[int, float]:
     for group, v in scores.values():
         best[group] = max(best.get(group, 0.0), v)
     return {k: (v / best[g] if best[g] > 0 else 0.0) for k, (g, v) in scores.items()}
+
+
+def document_prior(scores: dict[int, float], doc_of: dict[int, str], *, weight: float,
+                   depth: int = 3) -> dict[int, float]:
+    """Add `weight` x the mean of each document's `depth` best scores to all its chunks' scores.
+
+    Evidence aggregated per document: a statute or report with several strong passages is more
+    likely the source the question is about than one with a single lucky passage.
+    """
+    if not weight or not scores:
+        return dict(scores)
+    best: dict[str, list[float]] = {}
+    for k, v in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
+        top = best.setdefault(doc_of.get(k, ""), [])
+        if len(top) < depth:
+            top.append(v)
+    prior = {d: sum(v) / depth for d, v in best.items()}
+    return {k: v + weight * prior[doc_of.get(k, "")] for k, v in scores.items()}

@@ -84,3 +84,31 @@ def test_coverage_and_best_sentence():
 def test_relative_by_group_compares_within_each_group():
     out = fusion.relative_by_group({1: ("en", 0.8), 2: ("en", 0.4), 3: ("de", 0.2), 4: ("fi", 0.0)})
     assert out == {1: 1.0, 2: 0.5, 3: 1.0, 4: 0.0}
+
+
+def reference_document_prior(scores, doc_of, weight, depth):
+    out = {}
+    for k, v in scores.items():
+        mine = sorted((s for j, s in scores.items() if doc_of[j] == doc_of[k]), reverse=True)[:depth]
+        out[k] = v + weight * sum(mine) / depth
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_document_prior_matches_reference_on_random_runs(seed):
+    rng = random.Random(seed)
+    scores = {i: rng.random() for i in range(rng.randint(1, 40))}
+    doc_of = {i: f"d{rng.randint(0, 5)}" for i in scores}
+    got = fusion.document_prior(scores, doc_of, weight=0.5, depth=3)
+    want = reference_document_prior(scores, doc_of, 0.5, 3)
+    assert got.keys() == want.keys()
+    assert all(abs(got[k] - want[k]) < 1e-9 for k in got)
+
+
+def test_document_prior_lifts_a_document_with_several_strong_passages():
+    # d1 has one lucky chunk (0.9), d2 three good ones (0.8 each): d2's best now ranks first.
+    scores = {1: 0.9, 2: 0.1, 3: 0.8, 4: 0.8, 5: 0.8}
+    doc_of = {1: "d1", 2: "d1", 3: "d2", 4: "d2", 5: "d2"}
+    out = fusion.document_prior(scores, doc_of, weight=0.5, depth=3)
+    assert max(out, key=lambda k: (out[k], -k)) == 3
+    assert fusion.document_prior(scores, doc_of, weight=0.0) == scores

@@ -188,7 +188,8 @@ def _print_groups(settings, hits):
               help="Queries with evidence passages (../shared/eval/dev.jsonl format).")
 @click.option("-k", "--top-k", type=int, default=10, show_default=True)
 @click.option("--config", "configs", multiple=True,
-              help="Fusion modes to compare side by side: hybrid, dense, lexical, rrf. Repeatable.")
+              help="Configs to compare side by side: hybrid, dense, lexical, rrf, hybrid+glossary+country; "
+                   "NAME-tuning (every ranking feature off), NAME-docprior (one off). Repeatable.")
 @click.option("--run-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True,
               help="Where to write TREC run files and JSON Lines results.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
@@ -200,7 +201,9 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
     Example:
       thb eval --queries ../shared/eval/dev.jsonl --config dense --config lexical --config hybrid
     """
-    from search.engine import Searcher
+    import dataclasses
+
+    from search.engine import Searcher, Tuning
     from search.evaluation import evaluate, load_queries, write_trec_run
 
     base = _settings(ctx)
@@ -213,6 +216,11 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
              "hybrid+glossary": {"fusion": "convex", "use_glossary": True, "country_boost": 0.0},
              "hybrid+glossary+country": {"fusion": "convex", "use_glossary": True},
              "rrf": {"fusion": "rrf"}}
+    # The default ranking with one ranking feature (search.engine.Tuning) off, or all of them.
+    full = modes["hybrid+glossary+country"]
+    tunings = {"hybrid+glossary+country-docprior": {"doc_prior_weight": 0.0}}
+    modes.update({name: full for name in tunings})
+    modes["hybrid+glossary+country-tuning"] = full
     configs = configs or ("hybrid",)
     searcher = None
     table = {}
@@ -223,6 +231,8 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
         if searcher is None:
             searcher = Searcher(settings)
         searcher.settings = settings
+        searcher.tuning = (Tuning.off() if name == "hybrid+glossary+country-tuning"
+                           else dataclasses.replace(Tuning(), **tunings.get(name, {})))
         started = time.perf_counter()
         results = searcher.search_batch([q.query for q in queries], top_k=top_k)
         seconds = time.perf_counter() - started
