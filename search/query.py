@@ -28,6 +28,7 @@ class QueryIntent:
     countries: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     comparative: bool = False  # asks across countries or sources: the hits should come from several
+    language: str = "en"  # the language the query is written in (query_language)
 
 
 # Cues that a question wants answers from several countries or sources, not the one best document.
@@ -42,6 +43,38 @@ SOURCE_KINDS = (
     frozenset({"law", "laws", "legislation", "act", "code", "statute", "statutes"}),
     frozenset({"report", "reports", "data", "survey", "statistics", "study"}),
 )
+
+
+# Function words that tell the languages of the corpus apart in a one-line question: the commonest
+# words of each language that are not also common words of the others (Danish and Norwegian
+# share most; "å", "hva", "ikke" vs "at", "hvad", "ikke" part them roughly, which is enough to
+# aim glossary expansion). Icelandic, Latvian and Polish are listed so their questions are not
+# taken for English.
+LANGUAGE_CUES = {
+    "en": "the of and to in is are what which how does do can under who when whether for with on by an be",
+    "de": "der die das und ist sind wann wie was welche welcher wer nach oder ein eine einer für nicht "
+          "mit bei von zu im als gilt gelten darf kann",
+    "sv": "och är att det en ett vad vilka vilket vilken hur när för inte som på med av till utan "
+          "gäller om kan får",
+    "nb": "og er å det en et hva hvilke hvordan når for ikke som på med av til uten gjelder om kan "
+          "får straffbart",
+    "da": "og er at det en et hvad hvilke hvordan når for ikke som på med af til uden gælder om kan",
+    "fi": "ja on ei mitä mikä miten kun tai että jos se voiko onko",
+    "pl": "i w na jest czy co jak się nie do z o lub przez",
+    "lv": "un ir kā kas vai par ar uz no ja",
+    "is": "og er að hvað hvernig eða með til fyrir ekki um",
+}
+_CUES = {lang: frozenset(words.split()) for lang, words in LANGUAGE_CUES.items()}
+
+
+def query_language(tokens) -> str:
+    """The language whose function words the query uses most; English on a tie or none."""
+    tokens = list(tokens)
+    counts = {lang: sum(t in cues for t in tokens) for lang, cues in _CUES.items()}
+    best = max(counts.values())
+    if best == 0 or counts["en"] == best:
+        return "en"
+    return next(lang for lang, n in counts.items() if n == best)
 
 
 @functools.lru_cache(maxsize=4)
@@ -67,4 +100,5 @@ def understand(query: str, countries: tuple[Country, ...]) -> QueryIntent:
             languages.extend(lang for lang in country.languages if lang not in languages)
     kinds = sum(1 for words in SOURCE_KINDS if words & set(tokens))
     comparative = len(codes) >= 2 or kinds >= 2 or bool(COMPARATIVE_RE.search(" ".join(tokens)))
-    return QueryIntent(countries=tuple(codes), languages=tuple(languages), comparative=comparative)
+    return QueryIntent(countries=tuple(codes), languages=tuple(languages), comparative=comparative,
+                       language=query_language(tokens))

@@ -6,7 +6,9 @@ from pathlib import Path
 from index.terms import analyze, identifier_terms, split_compound
 from ingest.settings import DEFAULT_GLOSSARY
 from search.glossary import expand, load_glossary
-from search.query import load_countries, understand
+from search.engine import without_query_terms
+from search.glossary import Expansion
+from search.query import load_countries, query_language, understand
 
 COUNTRIES = DEFAULT_GLOSSARY.with_name("countries.toml")
 
@@ -50,6 +52,24 @@ def test_countries_and_demonyms_are_understood():
     assert understand("trafficking in Norway", countries).languages == ("nb",)
     assert understand("Latvian and Polish criminal law", countries).countries == ("LV", "PL")
     assert understand("forced labour", countries).countries == ()
+
+
+def test_query_language_from_function_words():
+    assert understand("Wann gelten Arbeitsbedingungen strafrechtlich als ausbeuterisch?", ()).language == "de"
+    assert understand("Er det straffbart å betale en 16-åring for seksuelle handlinger?", ()).language == "nb"
+    assert understand("Vilket brott gäller när en arbetsgivare utnyttjar någon?", ()).language == "sv"
+    assert understand("What prison sentence applies to human trafficking in Sweden?", ()).language == "en"
+    assert query_language(["menschenhandel", "strafe"]) == "en"  # keywords alone: no function words
+
+
+def test_native_query_matches_the_glossary_in_its_own_language():
+    glossary = load_glossary(DEFAULT_GLOSSARY)
+    e = expand("Wann ist Zwangsarbeit strafbar?", glossary, source_languages=("de", "en"),
+               target_languages=("de", "en", "sv"))
+    assert "forced_labour" in e.concepts and "forced labour" in e.terms_in("en") and "tvångsarbete" in e.terms_in("sv")
+    kept = without_query_terms(e, "Wann ist Zwangsarbeit strafbar?", languages=("de", "en"))
+    assert "zwangsarbeit" not in kept.terms_in("de") and "tvångsarbete" in kept.terms_in("sv")
+    assert without_query_terms(Expansion((), ()), "x", languages=("en",)) == Expansion((), ())
 
 
 def _sections(searcher, query, k=3, **settings):
