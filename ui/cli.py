@@ -189,7 +189,7 @@ def _print_groups(settings, hits):
 @click.option("-k", "--top-k", type=int, default=10, show_default=True)
 @click.option("--config", "configs", multiple=True,
               help="Configs to compare side by side: hybrid, dense, lexical, rrf, hybrid+glossary+country; "
-                   "NAME-tuning (every ranking feature off), NAME-docprior, NAME-native (one off). Repeatable.")
+                   "NAME-tuning (every ranking feature off), NAME-docprior, NAME-native, NAME-nativeweight (one off). Repeatable.")
 @click.option("--run-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True,
               help="Where to write TREC run files and JSON Lines results.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
@@ -219,7 +219,8 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
     # The default ranking with one ranking feature (search.engine.Tuning) off, or all of them.
     full = modes["hybrid+glossary+country"]
     tunings = {"hybrid+glossary+country-docprior": {"doc_prior_weight": 0.0},
-               "hybrid+glossary+country-native": {"native_expansion": False, "dense_glossary": False}}
+               "hybrid+glossary+country-native": {"native_expansion": False, "dense_glossary": False},
+               "hybrid+glossary+country-nativeweight": {"native_lexical_weight": None}}
     modes.update({name: full for name in tunings})
     modes["hybrid+glossary+country-tuning"] = full
     configs = configs or ("hybrid",)
