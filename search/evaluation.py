@@ -3,7 +3,9 @@
 A hit earns credit for an evidence passage when it comes from the same document and its text
 covers at least 60% of the passage after normalisation: the rule of the dev set's score.py, so
 scores do not depend on chunk boundaries. Each passage counts once, at the first hit that
-covers it. The run then names passages, not chunks, and ranx computes the metrics.
+covers it. The run then names passages, not chunks, and ranx computes nDCG and MRR. A ranked list
+gives each hit one id, so a hit that covers two passages would be credited with one in ranx's
+recall: recall is the share of passages any of the top k hits covers, as in score.py.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
-METRICS = ("ndcg_burges@10", "recall@10", "mrr@10")
+METRICS = ("ndcg_burges@10", "mrr@10")  # recall: see the module notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +59,13 @@ def same_doc(a: str, b: str) -> bool:
     return a == b or a.endswith("/" + b) or b.endswith("/" + a)
 
 
-def judge(query: EvalQuery, hits: list[dict], k: int = 10) -> list[tuple[str, float]]:
-    """(run doc id, score) per hit: an evidence id where the hit covers a passage, else its chunk id."""
+def judge(query: EvalQuery, hits: list[dict], k: int = 10, found: set[int] | None = None) -> list[tuple[str, float]]:
+    """(run doc id, score) per hit: an evidence id where the hit covers a passage, else its chunk id.
+
+    `found`, when given, receives the index of every passage the hits cover.
+    """
     items = [normalise(r["evidence"]) for r in query.relevant]
-    found: set[int] = set()
+    found = set() if found is None else found
     run = []
     for rank, hit in enumerate(hits[:k], start=1):
         text = normalise(hit.get("text", ""))
@@ -87,7 +92,8 @@ def evaluate(queries: list[EvalQuery], results: dict[str, list[dict]], *, k: int
     """Metrics overall and per kind: {"all": {...}, "policy": {...}, ...}."""
     from ranx import Qrels, Run, evaluate as ranx_evaluate
 
-    runs = {q.qid: dict(judge(q, results.get(q.qid, []), k)) for q in queries}
+    covered: dict[str, set[int]] = {q.qid: set() for q in queries}
+    runs = {q.qid: dict(judge(q, results.get(q.qid, []), k, covered[q.qid])) for q in queries}
     out = {}
     kinds = ["all"] + sorted({q.kind for q in queries})
     for kind in kinds:
@@ -97,6 +103,8 @@ def evaluate(queries: list[EvalQuery], results: dict[str, list[dict]], *, k: int
         scores = ranx_evaluate(qrels, Run(run_dict), [m.replace("@10", f"@{k}") for m in METRICS], make_comparable=True)
         out[kind] = {"queries": len(subset), **{name.split("@")[0].replace("_burges", ""): round(float(v), 4)
                                                  for name, v in scores.items()}}
+        shares = [len(covered[q.qid]) / len(q.relevant) for q in subset if q.relevant]
+        out[kind]["recall"] = round(sum(shares) / len(subset), 4) if subset else 0.0
     out["all"]["priority_agreement"] = priority_agreement(queries, results, k)
     return out
 
