@@ -27,6 +27,10 @@ def peak_rss_mb() -> float:
 def context(settings) -> dict:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True,
                             text=True).stdout.strip()
+    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT,
+                             capture_output=True, text=True).stdout.splitlines()
+    if any(not line.endswith("bench/results.jsonl") for line in changed):
+        commit += "-dirty"  # measured on uncommitted changes
     return {"commit": commit, "model": settings.model_name, "encoder": settings.encoder, "cores": os.cpu_count(),
             "load_avg": round(os.getloadavg()[0], 1), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
