@@ -153,7 +153,10 @@ class _OnnxBackend:
         self._pool = None
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
+        if len(texts) == 1:  # a query: encode_batch's thread hand-off costs more than the text
+            encodings = [self._tokenizer.encode(texts[0], add_special_tokens=True)]
+        else:
+            encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
         if self.per_text:
             return self._encode_each(encodings)
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")

@@ -126,17 +126,13 @@ def split_compound(word: str, language: str) -> tuple[str, ...]:
 def stem_tokens(tokens: list[str], language: str) -> list[str]:
     """Stems of tokens in one language; numbers and identifiers pass unchanged."""
     stemmer = _stemmer(language)
-    out = []
-    for token in tokens:
-        if token[0].isdigit():
-            out.append(token)
-        elif stemmer is not None:
-            out.append(stemmer.stemWord(token))
-        elif language in PREFIX_LANGUAGES:
-            out.append(token[:PREFIX_CHARS])
-        else:
-            out.append(token)
-    return out
+    if stemmer is not None:  # one call into the C stemmer for the whole list
+        words = [t for t in tokens if not t[0].isdigit()]
+        stems = iter(stemmer.stemWords(words))
+        return [t if t[0].isdigit() else next(stems) for t in tokens]
+    if language in PREFIX_LANGUAGES:
+        return [t if t[0].isdigit() else t[:PREFIX_CHARS] for t in tokens]
+    return list(tokens)
 
 
 def analyze(text: str, language: str, *, compounds: bool = True, identifiers: bool = True) -> list[str]:

@@ -417,13 +417,14 @@ class Searcher:
         else:
             sims = np.zeros(len(flat), dtype=np.float32)
         out, offset, wanted_by_language = [], 0, {}
+        with_ids = bool(identifier_terms(query))  # a sentence's identifier terms only matter then
         for i, sp in enumerate(spans):
             dense = sims[offset:offset + len(sp)]
             language = chunks[i].language or "en"
             if language not in wanted_by_language:
                 wanted_by_language[language] = highlight_terms(query, expansion, language)
             wanted = wanted_by_language[language]
-            overlap = [term_overlap(wanted, set(analyze(texts[i][s:e], language))) for s, e in sp]
+            overlap = [term_overlap(wanted, set(analyze(texts[i][s:e], language, identifiers=with_ids))) for s, e in sp]
             out.append(choose_sentences(sp, dense, overlap, texts[i]))
             offset += len(sp)
         return out
@@ -463,8 +464,10 @@ def store_term_df(conn) -> dict[str, int]:
 
 
 def top_n(scores: dict[int, float], n: int) -> dict[int, float]:
-    """The n best entries, ties broken by id."""
-    return dict(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+    """The n best entries, best first, ties broken by id (a heap: the lists run to thousands)."""
+    import heapq
+
+    return dict(heapq.nsmallest(n, scores.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _quote(term: str) -> str:

@@ -76,9 +76,10 @@ def matched_concepts(query: str, glossary: Glossary, *, source_languages: tuple[
     """Concepts one of whose terms (in a source language) occurs in the query."""
     tokens = tokenize(query)
     query_stems = {lang: tuple(stem_tokens(tokens, lang)) for lang in source_languages}
+    present = {lang: set(stems) for lang, stems in query_stems.items()}
     out = []
     for concept in glossary.concepts:
-        if any(lang in query_stems and any(_contains(query_stems[lang], s) for s in seqs)
+        if any(lang in query_stems and any(s and s[0] in present[lang] and _contains(query_stems[lang], s) for s in seqs)
                for lang, seqs in concept.stems):
             out.append(concept)
     return tuple(out)
