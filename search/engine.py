@@ -115,7 +115,7 @@ class Searcher:
         self._lexical_pool = ThreadPoolExecutor(LEXICAL_THREADS, thread_name_prefix="thb-fts")
         if catalog.has_index(settings):  # refuse a mismatched index before paying for the model
             catalog.check_compatible(catalog.read_manifest(settings.index_dir), settings)
-        self.embedder = embedder or Embedder.for_settings(settings)
+        self.embedder = embedder or Embedder.for_queries(settings)
         self._generation = None
         self.conn = None
         self.index = None

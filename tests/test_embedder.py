@@ -155,3 +155,23 @@ def emb_schema():
     from index import store
 
     return store.SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("documents,requested,expected", [
+    ("onnx-int8", "auto", "onnx-fp32"), ("onnx-fp32", "auto", "onnx-fp32"), ("torch-fp32", "auto", "torch-fp32"),
+    ("onnx-int8", "onnx-int8", "onnx-int8"), ("torch-fp32", "onnx-fp32", "onnx-fp32"),
+])
+def test_query_encoder_follows_the_documents_encoder(documents, requested, expected):
+    assert emb.query_encoder(documents, requested) == expected
+
+
+def test_a_query_encoder_from_another_vector_space_is_refused():
+    with pytest.raises(ValueError, match="does not fit documents embedded with 'onnx-fp32'"):
+        emb.query_encoder("onnx-fp32", "onnx-int8")
+
+
+def test_fp32_queries_meet_int8_documents_in_one_space(models_dir, sentences):
+    """The fp32 twin of the int8 graph: a passage's fp32 vector finds its own int8 vector first."""
+    docs = _vectors("onnx-int8", sentences[:40], models_dir)
+    queries = _vectors("onnx-fp32", sentences[:40], models_dir)
+    assert ((queries @ docs.T).argmax(1) == np.arange(40)).all()
