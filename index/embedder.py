@@ -170,6 +170,9 @@ class _OnnxBackend:
         # Per-text runs are small: one thread each, and as many runs at once as there are cores.
         options.intra_op_num_threads = 1 if per_text else self._workers
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle pool threads sleep instead of spinning: a search runs its FTS5 queries beside the
+        # query encoder, and spinning threads would take the cores those queries need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         log.info("loading ONNX embedding model from %s", onnx_path)
         self._session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
