@@ -174,6 +174,9 @@ def _resolve_tagger(settings: Settings, conn, tagger, summary: IngestSummary):
 def _plan_and_embed(settings: Settings, conn, sources: list[SourceFile], summary: IngestSummary, progress):
     """Read and chunk files on a worker thread while this thread embeds what is ready.
 
+    `progress` wraps the files on the worker thread (reading leads embedding by at most the
+    hand-off queue, so one bar tells both).
+
     Parsing (pypdf in a child process), cleaning, chunking and sentence finding overlap with the
     encoder instead of preceding it. Chunks are embedded in batches of EMBED_BATCH as documents
     arrive, each batch sorted by length (one padding width per model batch); rows come back in
@@ -195,7 +198,7 @@ def _plan_and_embed(settings: Settings, conn, sources: list[SourceFile], summary
 
     def produce():
         try:
-            outcome["plan"] = _plan(settings, conn, sources, summary, None, on_file=deliver)
+            outcome["plan"] = _plan(settings, conn, sources, summary, progress, on_file=deliver)
         except _Stopped:
             pass
         except BaseException as exc:  # re-raised on the calling thread
@@ -206,15 +209,11 @@ def _plan_and_embed(settings: Settings, conn, sources: list[SourceFile], summary
     worker = threading.Thread(target=produce, name="thb-read", daemon=True)
     worker.start()
     embedder, texts, parts, done = None, [], [], 0
-    files = progress(range(len(sources)), "reading and embedding") if progress else None
-    bar = iter(files) if files is not None else None
     try:
         while True:
             item = handoff.get()
             if item is _DONE:
                 break
-            if bar is not None:
-                next(bar, None)
             if item is None:
                 continue
             if embedder is None:
@@ -238,9 +237,6 @@ def _plan_and_embed(settings: Settings, conn, sources: list[SourceFile], summary
             except queue.Empty:
                 pass
         worker.join()
-        if bar is not None:
-            for _ in bar:  # finish the bar
-                pass
     vecs = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
     return outcome["plan"], vecs
 
@@ -276,7 +272,7 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
     manifests: dict[Path, dict] = {}
     limit = int(settings.max_file_mb * 1024 * 1024)
     pending_ids: dict[str, tuple[SourceFile, Document]] = {}
-    bar = progress(sources, "reading") if progress else sources
+    bar = progress(sources, "reading and embedding") if progress else sources  # the files, in step with both
     for source in bar:
         known_new = len(plan.new_docs)
         key = (str(source.root), source.doc_path)

@@ -374,7 +374,7 @@ def test_file_deleted_between_discover_and_read_is_counted(tmp_path):
 
     def deleting(items, _desc):
         for source in items:
-            if _desc == "reading" and source.doc_path == "a.txt":
+            if _desc.startswith("reading") and source.doc_path == "a.txt":
                 source.path.unlink()
             yield source
 
@@ -396,7 +396,7 @@ def test_file_changed_during_ingest_is_picked_up_next_time(tmp_path):
     def changing(items, desc):
         for source in items:
             yield source
-            if desc == "reading" and source.doc_path == "a.txt":
+            if desc.startswith("reading") and source.doc_path == "a.txt":
                 time.sleep(0.01)
                 target.write_text("Seasonal berry pickers reported debt bondage to the inspectorate.\n")
 
