@@ -174,13 +174,12 @@ def _resolve_tagger(settings: Settings, conn, tagger, summary: IngestSummary):
 def _plan_and_embed(settings: Settings, conn, sources: list[SourceFile], summary: IngestSummary, progress):
     """Read and chunk files on a worker thread while this thread embeds what is ready.
 
-    `progress` wraps the files on the worker thread (reading leads embedding by at most the
-    hand-off queue, so one bar tells both).
-
     Parsing (pypdf in a child process), cleaning, chunking and sentence finding overlap with the
     encoder instead of preceding it. Chunks are embedded in batches of EMBED_BATCH as documents
     arrive, each batch sorted by length (one padding width per model batch); rows come back in
-    document order. The model is loaded only when a first new document arrives.
+    document order. The model is loaded only when a first new document arrives. `progress` wraps
+    the files on the worker thread: reading leads embedding by at most the hand-off queue, so one
+    bar tells both.
     """
     import queue
     import threading

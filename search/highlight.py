@@ -1,6 +1,6 @@
 """Evidence highlighting: the sentences of a hit that best answer the query.
 
-Sentences are found at ingest (ingest/sentences.py: spaCy's sentence recogniser) and stored with
+Sentences are found at ingest (ingest/sentences.py: spaCy's rule-based sentencizer) and stored with
 each chunk; a sentence's score mixes its cosine similarity to the query with the share of query
 terms it contains.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ingest.sentences import split_sentences  # noqa: F401  (re-exported: chunks stored without spans)
 from search.hits import Highlight
 
 

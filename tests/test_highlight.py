@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from search.highlight import choose_sentences, split_sentences, term_overlap
+from ingest.sentences import split_sentences
+from search.highlight import choose_sentences, term_overlap
 
 
 def test_offsets_point_at_the_sentence_they_name():
