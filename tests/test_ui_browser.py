@@ -1,12 +1,16 @@
 """The research app in a real browser: Debian's headless Chromium driven by Playwright (sync API).
 
 The app is served on a free localhost port from a copy of the session index (uploads change it).
-Screenshots of the main views go to docs/screenshots/.
+Screenshots of the main views go to $THB_SCREENSHOTS, by default a folder in the system's temp
+directory (printed), so that a test run leaves the checkout clean; `THB_SCREENSHOTS=docs/screenshots`
+refreshes the README's pictures.
 """
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import tempfile
 import socket
 import threading
 import time
@@ -21,7 +25,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Pyt
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("THB_SCREENSHOTS") or Path(tempfile.gettempdir()) / "thb-screenshots").resolve()
 TIMEOUT_MS = 120_000  # a loaded two-core machine embeds slowly; normal answers take ~1 s
 
 
@@ -92,6 +96,7 @@ def wait_highlighted(page) -> None:
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+    print(f"\nscreenshot: {SHOTS / name}.png")
 
 
 def test_search_shows_priority_groups_with_cited_hits(page):
