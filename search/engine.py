@@ -238,12 +238,13 @@ class Searcher:
         depth = max(4 * top_k, 40)
         # Reranking only raises scores within the top RERANK_DEPTH, so the final top `depth` lies
         # inside the first max(RERANK_DEPTH, depth): one fetch serves both stages.
-        rows = store.fetch_chunks(self.conn, sorted(fused, key=lambda k: (-fused[k], k))[:max(RERANK_DEPTH, depth)])
-        fused = self._rerank(query, expansion, fused, rows)
+        candidates = list(top_n(fused, max(RERANK_DEPTH, depth)))
+        rows = store.fetch_chunks(self.conn, candidates)
+        fused = self._rerank(query, expansion, fused, candidates[:RERANK_DEPTH], rows)
         max_per_doc = self.settings.max_hits_per_doc
         if intent.comparative and COMPARATIVE_MAX_PER_DOC:
             max_per_doc = min(max_per_doc, COMPARATIVE_MAX_PER_DOC)
-        ranked = sorted(fused, key=lambda k: (-fused[k], k))[:depth]
+        ranked = sorted(candidates, key=lambda k: (-fused[k], k))[:depth]
         picked = select_hits([rows[k] for k in ranked if k in rows], fused, top_k=top_k,
                              max_per_doc=max_per_doc)
         highlights = (self._highlight(qvec, query, expansion, picked) if self.settings.highlight
@@ -259,14 +260,12 @@ class Searcher:
         return SearchResult(query=query, hits=hits, message="" if hits else "No passage matches this search.",
                             expansions=tuple(f"{lang}:{t}" for lang, ts in expansion.terms for t in ts))
 
-    def _rerank(self, query: str, expansion: Expansion, fused: dict[int, float], rows: dict) -> dict[int, float]:
-        """Rescore the top RERANK_DEPTH by term coverage of chunk and best sentence, and section match.
-
-        `rows` holds (at least) the stored chunks of the top RERANK_DEPTH.
-        """
+    def _rerank(self, query: str, expansion: Expansion, fused: dict[int, float], top: list[int],
+                rows: dict) -> dict[int, float]:
+        """Rescore `top` (the fused top RERANK_DEPTH, whose stored chunks `rows` holds) by term
+        coverage of chunk and best sentence, and section match."""
         if not (PASSAGE_WEIGHT or SENTENCE_WEIGHT or SECTION_BOOST) or not fused:
             return fused
-        top = sorted(fused, key=lambda k: (-fused[k], k))[:RERANK_DEPTH]
         wanted_ids = set(identifier_terms(query))
         weights_by_language: dict[str, dict[str, float]] = {}
         passage, sentence, section = {}, {}, {}
