@@ -64,6 +64,7 @@ class Settings:
     country_boost: float = 0.5
     max_hits_per_doc: int = 3
     highlight: bool = True
+    lexical_in_memory: bool = True  # BM25 from postings held in memory (search/lexical.py), else from FTS5
     taxonomy: Path = DEFAULT_TAXONOMY
     glossary: Path = DEFAULT_GLOSSARY
 

@@ -13,7 +13,7 @@ from index import catalog, store, vectors
 from index.embedder import Embedder
 from index.terms import analyze, identifier_terms, tokenize
 from ingest.settings import Settings
-from search import fusion
+from search import fusion, lexical
 from search.glossary import Expansion, expand, load_glossary
 from search.query import QueryIntent, load_countries, understand
 from ingest.sentences import merge_spans, split_sentences
@@ -128,6 +128,7 @@ class Searcher:
         self.titles: dict[str, frozenset[str]] = {}
         self.title_idf: dict[str, float] = {}
         self.term_df: dict[str, int] = {}
+        self.lexical: lexical.LexicalIndex | None = None
         self.refresh()
 
     def refresh(self) -> None:
@@ -154,6 +155,8 @@ class Searcher:
                            for r in self.conn.execute("SELECT doc_id, title, language, year FROM documents")}
             self.title_idf = fusion.idf(self.titles.values())
             self.term_df = store_term_df(self.conn)
+            self.lexical = (lexical.LexicalIndex.load(self.conn)
+                            if self.settings.lexical_in_memory and self.size <= lexical.MAX_CHUNKS else None)
             self._generation = current
 
     @property
@@ -338,27 +341,25 @@ class Searcher:
         return terms
 
     def _lexical_start(self, query: str, terms: list[str], expansion: Expansion) -> tuple:
-        """Submit the query's FTS5 searches, (weight, future of {vec_id: bm25}) pairs: bm25 over the
+        """Submit the query's lexical searches, (weight, future of {vec_id: bm25}) pairs: bm25 over the
         query's terms, plus IDENTIFIER_WEIGHT x over its identifiers and EXPANSION_WEIGHT x over
         the glossary phrases."""
-        matches = []
+        groups: list[tuple[float, list[str]]] = []
         if terms:
-            matches.append((1.0, " OR ".join(_quote(t) for t in terms)))
+            groups.append((1.0, terms))
         ids = identifier_terms(query)
         if ids:  # "§ 232a", "Article 13": an exact lookup outweighs the words around it
-            matches.append((IDENTIFIER_WEIGHT, " OR ".join(_quote(t) for t in ids)))
-        groups: dict[float, list[str]] = {}
+            groups.append((IDENTIFIER_WEIGHT, ids))
+        by_weight: dict[float, list[str]] = {}
         for lang, ts in expansion.terms:
             weight = self.tuning.english_synonym_weight if lang == "en" else EXPANSION_WEIGHT
-            phrases = groups.setdefault(weight, [])
+            phrases = by_weight.setdefault(weight, [])
             for t in ts:
                 words = analyze(t, lang, compounds=False, identifiers=False)
-                if words and _quote(" ".join(words)) not in phrases:
-                    phrases.append(_quote(" ".join(words)))
-        for weight, phrases in groups.items():
-            if phrases and weight:
-                matches.append((weight, " OR ".join(phrases)))
-        return tuple((weight, self._lexical_pool.submit(self._bm25, match)) for weight, match in matches)
+                if words and " ".join(words) not in phrases:
+                    phrases.append(" ".join(words))
+        groups.extend((weight, phrases) for weight, phrases in by_weight.items() if phrases and weight)
+        return tuple((weight, self._lexical_pool.submit(self._bm25, phrases)) for weight, phrases in groups)
 
     def _lexical_finish(self, pending: tuple, allowed: set[int] | None) -> dict[int, float]:
         scores: dict[int, float] = {}
@@ -369,7 +370,12 @@ class Searcher:
             scores = {k: v for k, v in scores.items() if k in allowed}
         return scores
 
-    def _bm25(self, match: str) -> dict[int, float]:
+    def _bm25(self, phrases: list[str]) -> dict[int, float]:
+        """{vec_id: bm25} of the chunks holding any of the phrases: from the in-memory postings when
+        the index has them (search/lexical.py, same scores), else from FTS5."""
+        if self.lexical is not None:
+            return self.lexical.bm25(lexical.phrases(phrases))
+        match = " OR ".join(_quote(p) for p in phrases)
         rows = self._thread_conn().execute(
             "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)).fetchall()
         return {int(r[0]): -float(r[1]) for r in rows}
