@@ -108,6 +108,7 @@ def identifier_terms(text: str, language: str = "") -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=65536)  # words repeat: highlighting splits the same ones query after query
 def split_compound(word: str, language: str) -> tuple[str, ...]:
     """(modifier, head) of a compound that ends in a known head noun, else ()."""
     if language not in COMPOUND_LANGUAGES or len(word) < MIN_COMPOUND_CHARS:
