@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from filelock import FileLock, Timeout
 
 from index import catalog, store, vectors
@@ -102,7 +103,7 @@ def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, 
 
 def _clear_index(settings: Settings) -> None:
     for name in (catalog.DB_NAME, catalog.DB_NAME + "-wal", catalog.DB_NAME + "-shm",
-                 catalog.FAISS_NAME, catalog.MANIFEST_NAME):
+                 catalog.FAISS_NAME, catalog.ML_FAISS_NAME, catalog.MANIFEST_NAME):
         (settings.index_dir / name).unlink(missing_ok=True)
 
 
@@ -116,8 +117,10 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
         sources, problems = discover(paths)
         summary.failed.extend(problems)
         plan, vecs = _plan_and_embed(settings, conn, sources, summary, progress)
+        ml_vecs, backfill = _multilingual_vectors(settings, conn, plan, progress)
         tagger = _resolve_tagger(settings, conn, tagger, summary) if plan.new_docs else None
-        removed_ids = _write(settings, conn, plan, vecs, summary, prune=prune, roots=paths, tagger=tagger)
+        removed_ids = _write(settings, conn, plan, vecs, summary, prune=prune, roots=paths, tagger=tagger,
+                             ml_vecs=ml_vecs, backfill=backfill)
         _test_hook("after_commit", settings)
         index = catalog.load_vectors(settings, conn, manifest) if manifest else None
         if index is not None:  # update in place; any disagreement with the store means rebuild
@@ -128,12 +131,52 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
         write = _crash_before_rename if os.environ.get("THB_TEST_CRASH_AT") == "faiss_write" \
             else vectors.write_index_atomic
         write(index, settings.index_dir / catalog.FAISS_NAME)
+        ml_info = _write_ml_vectors(settings, conn)
         _test_hook("before_manifest", settings)
-        catalog.write_manifest(settings, conn, index_type="flat")
+        catalog.write_manifest(settings, conn, index_type="flat", multilingual=ml_info)
     finally:
         conn.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+ML_BATCH = 32
+
+
+def _multilingual_vectors(settings: Settings, conn, plan: "_Plan", progress):
+    """Multilingual vectors (index/multilingual.py) of the new chunks, in plan order, and of the
+    stored chunks that have none yet (ingested while it was off): (array or None, [(vec_id, vector)])."""
+    from index import multilingual
+
+    if multilingual.check(settings.multilingual) == "off":
+        return None, []
+    texts = [c.embedding_text for _s, _d, chunks, _i in plan.new_docs for c in chunks]
+    stale = conn.execute("SELECT vec_id, section, text FROM chunks WHERE ml_embedding IS NULL").fetchall()
+    texts += [f"{r['section']}\n{r['text']}" if r["section"] else r["text"] for r in stale]
+    if not texts:
+        return None, []
+    encoder = multilingual.MultilingualEncoder()
+    starts = range(0, len(texts), ML_BATCH)
+    parts = [encoder.passages(texts[i:i + ML_BATCH])
+             for i in (progress(starts, "multilingual embedding") if progress else starts)]
+    vecs = np.concatenate(parts)
+    n_new = len(texts) - len(stale)
+    return vecs[:n_new], [(r["vec_id"], vecs[n_new + i]) for i, r in enumerate(stale)]
+
+
+def _write_ml_vectors(settings: Settings, conn) -> dict | None:
+    """Write the multilingual FAISS file for the store's current vectors (atomic rename); what the
+    manifest records of them, or None (and no file) when the store holds none."""
+    from index import multilingual
+
+    path = settings.index_dir / catalog.ML_FAISS_NAME
+    index = catalog.ml_vectors_from_store(conn)
+    if index is None:
+        path.unlink(missing_ok=True)
+        return None
+    vectors.write_index_atomic(index, path)
+    return {"encoder": multilingual.encoder_id(), "dimension": multilingual.DIMENSION,
+            "vectors": int(index.ntotal), "index_type": vectors.index_type(index)}
 
 
 def _crash_after_first_batch(embedder, settings: Settings) -> None:
@@ -332,12 +375,14 @@ def _manifest_rows(root: Path, summary: IngestSummary) -> dict:
 
 
 def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, *, prune: bool,
-           roots: list[Path], tagger) -> list[int]:
+           roots: list[Path], tagger, ml_vecs=None, backfill=()) -> list[int]:
     """All changes in one transaction; returns the FAISS ids that were deleted."""
     removed_ids: list[int] = []
     now = time.time()
     with store.transaction(conn):
         gen = store.bump_generation(conn)
+        for vec_id, vec in backfill:
+            conn.execute("UPDATE chunks SET ml_embedding=? WHERE vec_id=?", (vec.tobytes(), vec_id))
         for key in plan.replaced_paths:
             removed_ids += _drop_path(conn, key)
         if prune:
@@ -360,12 +405,13 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
                 prios, prio_scores = ([], {}) if scores is None else scores[i]
                 cur = conn.execute(
                     "INSERT INTO chunks (chunk_id, doc_id, ordinal, start, end, page_start, page_end, section, "
-                    "paragraph, language, text, embedding, priorities, priority_scores, sentences) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "paragraph, language, text, embedding, priorities, priority_scores, sentences, ml_embedding) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (chunk.chunk_id, chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.page_start,
                      chunk.page_end, chunk.section, chunk.paragraph, chunk.language, chunk.text,
                      vec.tobytes(), json.dumps(prios), json.dumps(prio_scores),
-                     json.dumps([list(sp) for sp in chunk.sentences])))
+                     json.dumps([list(sp) for sp in chunk.sentences]),
+                     None if ml_vecs is None else ml_vecs[offset + i].tobytes()))
                 terms = analyze(chunk.embedding_text + "\n" + m.title, chunk.language or m.language)
                 conn.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)", (cur.lastrowid, " ".join(terms)))
             offset += len(chunks)

