@@ -44,3 +44,17 @@ def test_grouping_preserves_the_set_of_real_hits(searcher):
     assert again == groups
     untagged = [replace(h, priorities=()) for h in result.hits]
     assert [g.priority_id for g in group_by_priority(untagged, TAXONOMY)] == ["other"]
+
+
+def test_a_group_holding_a_top_three_hit_is_never_folded():
+    """The best hit untagged: "Other" comes fourth, after three priority groups, and still opens."""
+    import re
+
+    from ui.app_render import results_html
+
+    hits = [make_hit(1, ()), make_hit(4, ("demand",)), make_hit(5, ("victim_protection",)),
+            make_hit(6, ("gender",)), make_hit(7, ("third_country",))]
+    groups = group_by_priority(hits, TAXONOMY)
+    assert [g.priority_id for g in groups] == ["demand", "victim_protection", "gender", "third_country", "other"]
+    opened = re.findall(r'<details class="thb-group" data-priority="([^"]+)"( open)?>', results_html(groups))
+    assert [pid for pid, is_open in opened if is_open] == ["demand", "victim_protection", "gender", "other"]

@@ -100,7 +100,10 @@ def results_html(groups: list[HitGroup], *, new_doc_ids: frozenset = frozenset()
     parts = [f'<div class="thb-note">{escape(note)}</div>'] if note else []
     for i, group in enumerate(groups):
         hits = "".join(hit_html(h, h.rank in group.shared_ranks, h.doc_id in new_doc_ids) for h in group.hits)
-        parts.append(f'<details class="thb-group" data-priority="{escape(group.priority_id)}"{" open" if i < 3 else ""}>'
+        # The first three groups are open, and any group holding one of the three best hits (an
+        # untagged best hit sits in "Other", which comes last): the top answers are never folded away.
+        is_open = i < 3 or any(h.rank <= 3 for h in group.hits)
+        parts.append(f'<details class="thb-group" data-priority="{escape(group.priority_id)}"{" open" if is_open else ""}>'
                      f'<summary>{escape(group.label)}<span class="thb-count">{len(group.hits)}</span></summary>'
                      f'{hits}</details>')
     return "".join(parts)
