@@ -112,3 +112,15 @@ def test_document_prior_lifts_a_document_with_several_strong_passages():
     out = fusion.document_prior(scores, doc_of, weight=0.5, depth=3)
     assert max(out, key=lambda k: (out[k], -k)) == 3
     assert fusion.document_prior(scores, doc_of, weight=0.0) == scores
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_top_n_matches_a_sorted_reference_with_ties_broken_by_id(seed):
+    from search.engine import top_n
+
+    rng = random.Random(seed)
+    for _ in range(200):
+        scores = {rng.randint(0, 200): rng.choice([0.5, 1.0, rng.uniform(-3, 30)]) for _ in range(rng.randint(0, 120))}
+        n = rng.randint(0, 130)
+        want = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        assert list(top_n(scores, n).items()) == want
