@@ -17,7 +17,7 @@ from index import catalog, store, vectors
 from index.embedder import Embedder, model_dir
 from index.terms import analyze
 from ingest.chunking import Chunker
-from ingest.documents import Chunk, Document
+from ingest.documents import Chunk, Document, embedding_text
 from ingest.errors import IndexBusy, ManifestError, UnreadableDocument
 from ingest.metadata import read_manifest
 from ingest.pipeline import SourceFile, discover, document_id, prepare_document
@@ -152,7 +152,7 @@ def _multilingual_vectors(settings: Settings, conn, plan: "_Plan", progress):
         return None, []
     texts = [c.embedding_text for _s, _d, chunks, _i in plan.new_docs for c in chunks]
     stale = conn.execute("SELECT vec_id, section, text FROM chunks WHERE ml_embedding IS NULL").fetchall()
-    texts += [f"{r['section']}\n{r['text']}" if r["section"] else r["text"] for r in stale]
+    texts += [embedding_text(r["section"], r["text"]) for r in stale]
     if not texts:
         return None, []
     encoder = multilingual.MultilingualEncoder()

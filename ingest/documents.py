@@ -70,5 +70,9 @@ class Chunk:
 
     @property
     def embedding_text(self) -> str:
-        """What the encoder sees: the section label at the head of the passage."""
-        return f"{self.section}\n{self.text}" if self.section else self.text
+        return embedding_text(self.section, self.text)
+
+
+def embedding_text(section: str, text: str) -> str:
+    """What the encoders see: the section label at the head of the passage (also for stored chunks)."""
+    return f"{section}\n{text}" if section else text
