@@ -195,11 +195,15 @@ class Searcher:
         with self._lock:
             allowed = self._allowed_ids(filters)
             # The lexical queries run on worker threads (their own read connections; SQLite lets
-            # go of the GIL) while this thread encodes the queries and searches FAISS.
+            # go of the GIL) while this thread encodes the queries and searches FAISS. The two
+            # encoders run one after the other: each already uses both cores, and run side by side
+            # they slowed each other down (`thb bench --query`: p50 76 -> 59 ms, p95 98 -> 78 ms).
             prepared = [self._prepare(cleaned[i], allowed) for i in todo]
             qvecs = self.embedder.embed_batch([self._dense_text(p.query, p.intent, p.expansion) for p in prepared])
+            ml_vecs = self._ml_queries([p.query for p in prepared]) if self._use_multilingual() else None
             for row, i in enumerate(todo):
-                results[i] = self._search_one(prepared[row], qvecs[row], allowed, top_k)
+                ml_vec = None if ml_vecs is None else ml_vecs[row]
+                results[i] = self._search_one(prepared[row], qvecs[row], ml_vec, allowed, top_k)
         return results
 
     def _dense_text(self, query: str, intent: QueryIntent, expansion: Expansion) -> str:
@@ -214,18 +218,17 @@ class Searcher:
 
     def _prepare(self, query: str, allowed: set[int] | None) -> "_Prepared":
         """Understand the query, expand it, and start its lexical queries."""
-        ml = self._lexical_pool.submit(self._ml_query, query) if self._use_multilingual() else None
         intent = understand(query, load_countries(self.settings.glossary.with_name("countries.toml")))
         expansion = self._expansion(query, intent)
         boosted = self._country_ids(intent, allowed)
         pending = () if self.settings.fusion == "dense" else self._lexical_start(query, self._query_terms(query), expansion)
-        return _Prepared(query, intent, expansion, boosted, pending, ml)
+        return _Prepared(query, intent, expansion, boosted, pending)
 
-    def _search_one(self, prep: "_Prepared", qvec: np.ndarray, allowed: set[int] | None, top_k: int) -> SearchResult:
+    def _search_one(self, prep: "_Prepared", qvec: np.ndarray, ml_vec: np.ndarray | None, allowed: set[int] | None,
+                    top_k: int) -> SearchResult:
         n = self.settings.candidates
         mode = self.settings.fusion
         query, intent, expansion, boosted = prep.query, prep.intent, prep.expansion, prep.boosted
-        ml_vec = None if prep.ml is None else prep.ml.result()
         dense = {} if mode == "lexical" else self._dense_side(qvec, ml_vec, n, allowed)
         if boosted and mode != "lexical":  # the named country's best passages join the candidates
             dense.update(self._dense_side(qvec, ml_vec, n, boosted))
@@ -346,11 +349,11 @@ class Searcher:
         return (self.ml_index is not None and self.settings.fusion != "lexical"
                 and multilingual.check(self.settings.multilingual) != "off")
 
-    def _ml_query(self, query: str) -> np.ndarray:
-        """The query in the multilingual space (runs on a worker thread; the C engine lets go of the GIL)."""
+    def _ml_queries(self, queries: list[str]) -> np.ndarray:
+        """The queries in the multilingual space, one row each."""
         if self._ml_encoder is None:
             self._ml_encoder = multilingual.MultilingualEncoder()
-        return self._ml_encoder.query(query)
+        return self._ml_encoder.queries(queries)
 
     def _dense_side(self, qvec, ml_vec, n: int, allowed: set[int] | None) -> dict[int, float]:
         """The dense candidates among `allowed`: MiniLM cosines, or with the multilingual space in use
@@ -501,7 +504,6 @@ class _Prepared:
     expansion: Expansion
     boosted: set
     pending: tuple
-    ml: object = None  # future of the query's multilingual vector, when that space is in use
 
 
 def store_term_df(conn) -> dict[str, int]:
