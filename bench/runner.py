@@ -42,6 +42,7 @@ def bench_ingest(settings, corpus: Path, quick: bool) -> dict:
     from index import catalog, store
     from index.builder import ingest_paths
     from index.embedder import Embedder
+    from ingest.documents import embedding_text
 
     home = Path(tempfile.mkdtemp(prefix="thb-bench-"))
     scratch = settings.replace(home=home)
@@ -50,7 +51,8 @@ def bench_ingest(settings, corpus: Path, quick: bool) -> dict:
     summary = ingest_paths(scratch, [corpus])
     pipeline_s = time.perf_counter() - started
     conn = store.connect(scratch.index_dir / catalog.DB_NAME, readonly=True)
-    texts = [r[0] for r in conn.execute("SELECT text FROM chunks ORDER BY vec_id")]
+    # The encoders' input, as the pipeline builds it: the section label at the head of the passage.
+    texts = [embedding_text(r[0], r[1]) for r in conn.execute("SELECT section, text FROM chunks ORDER BY vec_id")]
     embedder = Embedder.for_settings(settings)
     started = time.perf_counter()
     embedder.embed_batch(sorted(texts, key=len))
