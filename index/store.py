@@ -169,6 +169,59 @@ FROM chunks c JOIN documents d ON d.doc_id = c.doc_id
 """
 
 
+def fetch_provisions(conn: sqlite3.Connection, chunks: dict[int, tuple[str, str]], max_chars: int,
+                     *, window: int = 8) -> dict[int, tuple]:
+    """The whole short labelled section around each chunk of `chunks` ({vec_id: (doc_id, section)}):
+    {vec_id: (start, end, page_start, page_end, text, parts)} where the section is two or more chunks
+    in a row spanning at most `max_chars` characters of its document; `parts` holds each chunk's
+    (start, sentence spans or None) in text order. A document's chunks are written in order, so a
+    section's are neighbours by vec_id: only `window` ids either side are read (a run reaching
+    further is not short)."""
+    wanted = {k: v for k, v in chunks.items() if v[1]}
+    if not wanted:
+        return {}
+    bounds: list[list[int]] = []
+    for k in sorted(wanted):
+        if bounds and k - window <= bounds[-1][1] + 1:
+            bounds[-1][1] = k + window
+        else:
+            bounds.append([k - window, k + window])
+    rows = {}
+    for i in range(0, len(bounds), 400):
+        part = bounds[i:i + 400]
+        sql = ('SELECT vec_id, doc_id, section, start, "end", page_start, page_end, sentences FROM chunks WHERE '
+               + " OR ".join("vec_id BETWEEN ? AND ?" for _ in part))
+        rows.update((r[0], r) for r in conn.execute(sql, [v for b in part for v in b]))
+    out: dict[int, tuple] = {}
+    made: dict[tuple[int, int], tuple] = {}
+    for k, (doc_id, section) in wanted.items():
+        def same(v):
+            r = rows.get(v)
+            return r is not None and r[1] == doc_id and r[2] == section
+        if not same(k):
+            continue
+        lo = hi = k
+        while lo - 1 >= k - window and same(lo - 1):
+            lo -= 1
+        while hi + 1 <= k + window and same(hi + 1):
+            hi += 1
+        if hi == lo or lo - 1 < k - window or hi + 1 > k + window:
+            continue  # one chunk, or a run that may reach past the window
+        run = sorted((rows[v] for v in range(lo, hi + 1)), key=lambda r: r[3])
+        start, end = run[0][3], max(r[4] for r in run)
+        if end - start > max_chars:
+            continue
+        if (lo, hi) not in made:
+            text = conn.execute("SELECT substr(text, ?, ?) FROM documents WHERE doc_id = ?",
+                                (start + 1, end - start, doc_id)).fetchone()[0]
+            pages = [r[5] for r in run if r[5] is not None]
+            ends = [r[6] for r in run if r[6] is not None]
+            parts = tuple((r[3], None if r[7] is None else tuple(tuple(sp) for sp in json.loads(r[7]))) for r in run)
+            made[(lo, hi)] = (start, end, min(pages) if pages else None, max(ends) if ends else None, text, parts)
+        out[k] = made[(lo, hi)]
+    return out
+
+
 def fetch_chunks(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, StoredChunk]:
     """Chunks with document metadata, keyed by FAISS id."""
     out: dict[int, StoredChunk] = {}

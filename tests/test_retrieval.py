@@ -123,3 +123,46 @@ def test_glossary_covers_registration_and_jurisdiction_abroad():
     glossary = load_glossary(DEFAULT_GLOSSARY)
     assert "anmeldung" in expand("sex worker who comes to register", glossary).terms_in("de")
     assert "suomen ulkopuolella" in expand("trafficking committed outside Finland", glossary).terms_in("fi")
+
+
+def test_a_short_provision_is_one_hit_with_its_whole_text(searcher):
+    """straffeloven § 257 (human trafficking) is three chunks that do not overlap: the offence, the
+    penalty, the definitions. Its hit is the whole section, once, and the exact text of its document."""
+    import dataclasses
+
+    from search.engine import MAX_MERGED_CHARS
+
+    def section_hits(provision_hits: bool):
+        old = searcher.tuning
+        searcher.tuning = dataclasses.replace(old, provision_hits=provision_hits)
+        try:
+            hits = searcher.search("human trafficking Norway", top_k=10).hits
+        finally:
+            searcher.tuning = old
+        return [h for h in hits if h.section.startswith("straffeloven § 257")]
+
+    hits = section_hits(True)
+    assert len(hits) == 1, [h.section for h in hits]
+    hit = hits[0]
+    start, end, n = searcher.conn.execute(
+        'SELECT MIN(start), MAX("end"), COUNT(*) FROM chunks WHERE doc_id = ? AND section = ?',
+        (hit.doc_id, hit.section)).fetchone()
+    assert n == 3 and (hit.start, hit.end) == (start, end) and end - start <= MAX_MERGED_CHARS
+    document = searcher.conn.execute("SELECT text FROM documents WHERE doc_id = ?", (hit.doc_id,)).fetchone()[0]
+    assert hit.text == document[start:end]
+    assert hit.highlights and all(hit.text[h.start:h.end] == h.text for h in hit.highlights)
+    # Without the feature a hit is a chunk, or overlapping chunks joined: part of the section.
+    assert all(h.end - h.start < end - start for h in section_hits(False))
+
+
+def test_every_hit_is_the_exact_text_of_its_document(searcher):
+    """Traceability: a hit's text is its document's text between the hit's offsets, whether it is
+    one chunk, overlapping chunks joined, or a whole short provision; long sections stay chunks."""
+    from search.engine import MAX_MERGED_CHARS
+
+    for query in ("penalty for human trafficking", "forced labour in supply chains", "Article 13",
+                  "public procurement and forced labour"):
+        for hit in searcher.search(query, top_k=10).hits:
+            document = searcher.conn.execute("SELECT text FROM documents WHERE doc_id = ?", (hit.doc_id,)).fetchone()[0]
+            assert hit.text == document[hit.start:hit.end], (query, hit.section)
+            assert len(hit.text) <= MAX_MERGED_CHARS, (query, hit.section)
