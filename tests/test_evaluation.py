@@ -54,3 +54,35 @@ def test_one_hit_covering_two_passages_earns_both_in_recall():
                                     {"path": "a.txt", "evidence": "second passage there", "grade": 1}))
     hits = [{"doc_path": "a.txt", "text": "first passage here. second passage there."}]
     assert evaluate([q], {"q": hits}, k=10)["all"]["recall"] == 1.0
+
+
+def test_thb_eval_compares_the_recipes_with_the_default_side_by_side(session_settings, tmp_path):
+    """`thb eval` on the dev questions whose evidence the session corpus holds: the plain recipes
+    (MiniLM alone, BM25 alone) and the default in one run, with a TREC run file each; the default
+    must beat the better recipe (a ranking regression fails here)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from tests.conftest import SESSION_FILES
+    from ui.cli import cli
+
+    dev = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+    if not dev.is_file():
+        pytest.skip(f"input absent: {dev}")
+    held = [line for line in dev.read_text(encoding="utf-8").splitlines()
+            if line.strip() and all(r["path"] in SESSION_FILES for r in json.loads(line)["relevant"])]
+    assert len(held) >= 8, len(held)
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text("\n".join(held) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--home", str(session_settings.home), "eval", "--queries", str(queries),
+                                      "--config", "dense", "--config", "lexical", "--config", "default",
+                                      "--json", "--run-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    table = json.loads(result.output[result.output.index("{"):])
+    assert set(table) == {"dense", "lexical", "default"}
+    ndcg = {name: kinds["all"]["ndcg"] for name, kinds in table.items()}
+    assert ndcg["default"] > max(ndcg["dense"], ndcg["lexical"]), ndcg
+    for name in table:
+        lines = (tmp_path / f"run.{name}.trec").read_text().splitlines()
+        assert lines and all(len(line.split()) == 6 for line in lines)

