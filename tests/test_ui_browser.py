@@ -131,6 +131,25 @@ def test_filter_by_country_keeps_only_that_country(page):
     assert set(countries) == {"DE"}
 
 
+def test_a_whole_provision_hit_is_marked_whole_in_its_document(page, app_url):
+    """straffeloven § 257 is three chunks; its hit shows the whole section, and the citation opens
+    the document with exactly that passage marked, not the one chunk the hit came from."""
+    search(page, "human trafficking Norway")
+    wait_highlighted(page)
+    hit = page.locator("#results .thb-hit", has=page.locator("a.thb-citation", has_text="§ 257")).first
+    passage = " ".join(hit.locator(".thb-passage").inner_text().split())
+    assert "Menneskehandel" in passage or "menneskehandel" in passage, passage[:200]
+    href = hit.locator("a.thb-citation").get_attribute("href")
+    assert "&start=" in href and "&end=" in href, href
+    view = page.context.new_page()
+    view.goto(app_url + href)
+    marked = view.locator("#text mark")
+    assert marked.count() == 1
+    assert " ".join(marked.inner_text().split()) == passage
+    view.screenshot(path=str(SHOTS / "provision-view.png"), full_page=False)
+    view.close()
+
+
 def test_pdf_citation_opens_the_cited_page(page, app_url):
     search(page, "UCR human trafficking offenses reported by law enforcement agencies")
     link = page.locator("#results .thb-hit a.thb-citation", has_text="p. ").first

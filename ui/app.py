@@ -249,10 +249,10 @@ def build_server(settings, *, auth=None, searcher=None, host: str = "127.0.0.1",
         return FileResponse(path, media_type=media, content_disposition_type="inline", filename=path.name)
 
     @app.get("/doc/{doc_id}/view", response_class=HTMLResponse)
-    def doc_view(doc_id: str, request: Request, chunk: str = ""):
+    def doc_view(doc_id: str, request: Request, chunk: str = "", start: int | None = None, end: int | None = None):
         if not allowed(request):
             raise HTTPException(401, "log in first")
-        page = docs.source_view_html(settings, doc_id, chunk)
+        page = docs.source_view_html(settings, doc_id, chunk, None if start is None or end is None else (start, end))
         if page is None:
             raise HTTPException(404, "no such document in the index")
         return HTMLResponse(page)

@@ -126,8 +126,14 @@ def source_file(settings, doc_id: str) -> Path | None:
         conn.close()
 
 
-def source_view_html(settings, doc_id: str, chunk_id: str) -> str | None:
-    """A page showing the passage in its document: PDF page beside its text, or the section."""
+# The longest span a view link may ask to mark: a hit is at most a few chunks (search.engine.MAX_MERGED_CHARS).
+MAX_MARKED_CHARS = 5000
+
+
+def source_view_html(settings, doc_id: str, chunk_id: str, span: tuple[int, int] | None = None) -> str | None:
+    """A page showing the passage in its document: PDF page beside its text, or the section. `span`
+    (the hit's start and end) is marked instead of the chunk's when it holds the chunk and lies in
+    the document."""
     if not DOC_ID_RE.match(doc_id or ""):
         return None
     conn = connect_ro(settings)
@@ -146,12 +152,15 @@ def source_view_html(settings, doc_id: str, chunk_id: str) -> str | None:
                                         (doc_id, chunk["section"])).fetchone()
     finally:
         conn.close()
-    return _view_page(doc, chunk, path[0] if path else "", section_span)
+    return _view_page(doc, chunk, path[0] if path else "", section_span, span)
 
 
-def _view_page(doc, chunk, source_path: str, section_span) -> str:
+def _view_page(doc, chunk, source_path: str, section_span, span=None) -> str:
     text = doc["text"]
     start, end = (chunk["start"], chunk["end"]) if chunk is not None else (0, 0)
+    if (span is not None and chunk is not None and 0 <= span[0] <= start < end <= span[1] <= len(text)
+            and span[1] - span[0] <= MAX_MARKED_CHARS):
+        start, end = span
     is_pdf = source_path.lower().endswith(".pdf")
     page = chunk["page_start"] if chunk is not None and chunk["page_start"] else 1
     if is_pdf:

@@ -78,7 +78,9 @@ def marked_passage(text: str, spans) -> str:
 
 
 def view_url(hit) -> str:
-    return f"/doc/{escape(hit.doc_id)}/view?chunk={escape(hit.chunk_id)}"
+    """The hit in its document: the chunk it came from, and the span it shows (a whole short
+    provision, or overlapping chunks joined, can be longer than the chunk)."""
+    return f"/doc/{escape(hit.doc_id)}/view?chunk={escape(hit.chunk_id)}&amp;start={int(hit.start)}&amp;end={int(hit.end)}"
 
 
 def hit_html(hit, shared: bool = False, new: bool = False) -> str:
