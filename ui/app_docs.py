@@ -15,6 +15,7 @@ from html import escape
 from pathlib import Path
 
 from ingest.errors import ThbError
+from search.engine import MAX_MERGED_CHARS
 from ui.app_render import CSS, marked_passage
 
 UPLOAD_TYPES = (".pdf", ".txt", ".md", ".html", ".htm")
@@ -126,10 +127,6 @@ def source_file(settings, doc_id: str) -> Path | None:
         conn.close()
 
 
-# The longest span a view link may ask to mark: a hit is at most a few chunks (search.engine.MAX_MERGED_CHARS).
-MAX_MARKED_CHARS = 5000
-
-
 def source_view_html(settings, doc_id: str, chunk_id: str, span: tuple[int, int] | None = None) -> str | None:
     """A page showing the passage in its document: PDF page beside its text, or the section. `span`
     (the hit's start and end) is marked instead of the chunk's when it holds the chunk and lies in
@@ -159,7 +156,7 @@ def _view_page(doc, chunk, source_path: str, section_span, span=None) -> str:
     text = doc["text"]
     start, end = (chunk["start"], chunk["end"]) if chunk is not None else (0, 0)
     if (span is not None and chunk is not None and 0 <= span[0] <= start < end <= span[1] <= len(text)
-            and span[1] - span[0] <= MAX_MARKED_CHARS):
+            and span[1] - span[0] <= MAX_MERGED_CHARS):  # no longer than a hit can be
         start, end = span
     is_pdf = source_path.lower().endswith(".pdf")
     page = chunk["page_start"] if chunk is not None and chunk["page_start"] else 1
