@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -77,7 +78,7 @@ def test_upload_over_limit_or_wrong_type_is_refused_before_being_written(tmp_pat
     exe.write_bytes(b"MZ" + bytes(100))
     for path in (big, exe):
         with pytest.raises(app_docs.UploadRejected):
-            app_docs.save_upload(settings, str(path), path.name, {})
+            app_docs.save_upload(settings, str(path), path.name, {}, folder=tmp_path)
     assert not settings.uploads_dir.exists() or not any(settings.uploads_dir.iterdir())
 
 
@@ -100,3 +101,89 @@ def test_with_auth_no_endpoint_answers_without_credentials(session_settings):
             assert user.get(f"{url}/gradio_api/info").status_code == 200
     finally:
         server.should_exit = True
+
+
+SECRET = "thb-secret-marker: this file lies outside every upload folder"
+
+
+def _add_payload(path: str) -> dict:
+    """The request of the 2026-11 adversarial test: the add endpoint told to ingest a server path."""
+    return {"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, "t", "report", "SE", "en", "2020"]}
+
+
+def _call_add(client, url: str, path: str) -> str:
+    """POST /gradio_api/call/add, then read the event stream; returns the whole stream text."""
+    r = client.post(f"{url}/gradio_api/call/add", json=_add_payload(path), timeout=60)
+    if r.status_code != 200:
+        return f"HTTP {r.status_code} {r.text}"
+    event = r.json()["event_id"]
+    return client.get(f"{url}/gradio_api/call/add/{event}", timeout=300).text
+
+
+def _uploaded_ids(home) -> list[str]:
+    import sqlite3
+
+    db = home / "index" / "thb.sqlite"
+    if not db.is_file():
+        return []
+    with sqlite3.connect(db) as conn:
+        return [r[0] for r in conn.execute("SELECT doc_id FROM documents")]
+
+
+@pytest.mark.parametrize("with_auth", [False, True], ids=["no-login", "login"])
+def test_add_endpoint_refuses_a_server_path_named_in_the_request(tmp_path, with_auth):
+    """Defect 1 of issue 13: naming /etc/... (or any readable file, a symlink to one, or a path
+    climbing out of Gradio's upload folder) in the add request indexed the file, and
+    /doc/{id}/file then served it. Now nothing is copied, indexed or served."""
+    import httpx
+
+    from gradio.utils import get_upload_folder
+
+    settings = load_settings(home=tmp_path / "home")
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text(SECRET + "\n", encoding="utf-8")
+    inside = Path(get_upload_folder()) / f"thb-test-{tmp_path.name}"
+    inside.mkdir(parents=True, exist_ok=True)
+    link = inside / "link.txt"
+    link.unlink(missing_ok=True)
+    link.symlink_to(secret)
+    attacks = [str(secret), "/etc/hostname", str(link), str(inside / ".." / ".." / secret.relative_to("/")),
+               str(inside / ".." / f"thb-test-{tmp_path.name}" / "link.txt")]
+    auth = [("alice", "correct horse")] if with_auth else None
+    server, url = _serve(settings, auth=auth)
+    try:
+        with httpx.Client() as client:
+            if with_auth:
+                assert client.post(f"{url}/login", data={"username": "alice", "password": "correct horse"}
+                                   ).status_code == 200
+            for attack in attacks:
+                answer = _call_add(client, url, attack)
+                assert "searchable now" not in answer, (attack, answer)
+                assert SECRET not in answer
+            assert _uploaded_ids(settings.home) == []
+            assert not settings.uploads_dir.exists() or not any(settings.uploads_dir.iterdir())
+            for doc_id in _uploaded_ids(settings.home):
+                assert SECRET not in client.get(f"{url}/doc/{doc_id}/file").text
+    finally:
+        server.should_exit = True
+        link.unlink(missing_ok=True)
+        inside.rmdir()
+
+
+def test_uploaded_path_check_accepts_only_real_files_inside_the_upload_folder(tmp_path):
+    from ui import app_docs
+
+    folder = tmp_path / "gradio"
+    (folder / "abc").mkdir(parents=True)
+    real = folder / "abc" / "note.txt"
+    real.write_text("forced labour", encoding="utf-8")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("x", encoding="utf-8")
+    (folder / "abc" / "link.txt").symlink_to(outside)
+    (tmp_path / "linkdir").symlink_to(folder / "abc")
+    assert app_docs.check_uploaded_path(str(real), folder) == real.resolve()
+    for bad in (outside, folder / "abc" / "link.txt", folder / "abc" / ".." / ".." / "secret.txt",
+                tmp_path / "linkdir" / "note.txt", folder, "relative/note.txt"):
+        with pytest.raises(app_docs.UploadRejected, match="not a file this app received|symbolic link"):
+            app_docs.check_uploaded_path(str(bad), folder)

@@ -258,9 +258,15 @@ def build_server(settings, *, auth=None, searcher=None, host: str = "127.0.0.1",
         return HTMLResponse(page)
 
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=SEARCH_CONCURRENCY)
-    return gr.mount_gradio_app(app, demo, path="/", auth=auth, ssr_mode=False, server_name=host, server_port=port,
-                               css=render.CSS, max_file_size=f"{int(settings.max_file_mb) + 1}mb",
-                               footer_links=[], run_history=False)
+    exports = settings.home / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    served = gr.mount_gradio_app(app, demo, path="/", auth=auth, ssr_mode=False, server_name=host, server_port=port,
+                                 css=render.CSS, max_file_size=f"{int(settings.max_file_mb) + 1}mb",
+                                 footer_links=[], run_history=False, allowed_paths=[str(exports)])
+    # Gradio checks that a file named in a request was uploaded (inputs) or may be served (outputs)
+    # only once `has_launched` is set, which launch() does and mount_gradio_app does not.
+    demo.has_launched = True
+    return served
 
 
 def serve_app(settings, host: str = "127.0.0.1", port: int = 7860) -> None:

@@ -199,8 +199,43 @@ def safe_filename(name: str) -> str:
     return stem + suffix
 
 
-def save_upload(settings, tmp_path: str, original_name: str, meta: dict) -> Path:
-    """Check type and size, copy into uploads_dir, record metadata in its manifest.tsv."""
+def upload_folder() -> Path:
+    """Where Gradio writes what a browser uploads (GRADIO_TEMP_DIR, else <tmp>/gradio), resolved."""
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder()).resolve()
+
+
+def check_uploaded_path(tmp_path: str, folder: Path | None = None) -> Path:
+    """The file a request names must be one Gradio received: inside its upload folder, no symlink.
+
+    A request can name any path in a FileData payload; without this a POST to the add endpoint
+    could index (and so serve) any file the server can read.
+    """
+    folder = (folder or upload_folder()).resolve()
+    given = Path(tmp_path)
+    if not given.is_absolute() or ".." in given.parts:
+        raise UploadRejected(f"{given.name or tmp_path}: not a file this app received as an upload")
+    # every component below the upload folder must be a real directory or file, never a link
+    probe = given
+    while probe != probe.parent:
+        if probe.is_symlink():
+            raise UploadRejected(f"{given.name}: a symbolic link is not accepted as an upload")
+        if probe == folder:
+            break
+        probe = probe.parent
+    resolved = given.resolve()
+    if not resolved.is_relative_to(folder) or resolved == folder or not resolved.is_file():
+        raise UploadRejected(f"{given.name or tmp_path}: not a file this app received as an upload")
+    return resolved
+
+
+def save_upload(settings, tmp_path: str, original_name: str, meta: dict, folder: Path | None = None) -> Path:
+    """Check origin, type and size, copy into uploads_dir, record metadata in its manifest.tsv.
+
+    `folder` is where accepted uploads must come from (Gradio's upload folder by default).
+    """
+    check_uploaded_path(tmp_path, folder)
     suffix = Path(original_name).suffix.lower()
     if suffix not in UPLOAD_TYPES:
         raise UploadRejected(f"{original_name}: {suffix or 'no extension'} files are not accepted; "
