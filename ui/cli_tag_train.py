@@ -20,8 +20,20 @@ def _passages(gold_rows: list[dict], source: str):
             for n, r in enumerate(gold_rows, 1)]
 
 
+_ENCODED: dict = {}
+
+
 def _encoded(settings, gold_rows: list[dict], extra_path: Path | None):
-    """(tagger without weights, base prototypes, evaluation rows, taxonomy rows, label rows), encoded."""
+    """(tagger without weights, base prototypes, evaluation rows, taxonomy rows, label rows), encoded
+    (once per process and input: --cv and --train in one run embed the passages once)."""
+    key = (str(settings.taxonomy), str(extra_path), settings.model_name, tuple(r["text"] for r in gold_rows))
+    if key not in _ENCODED:
+        _ENCODED.clear()
+        _ENCODED[key] = _encode_all(settings, gold_rows, extra_path)
+    return _ENCODED[key]
+
+
+def _encode_all(settings, gold_rows: list[dict], extra_path: Path | None):
     from index import tag_training as tt
     from index.tag_model import Prototypes
     from index.tagging import load_tagger
@@ -32,7 +44,7 @@ def _encoded(settings, gold_rows: list[dict], extra_path: Path | None):
         extra_rows = tt.read_labelled(extra_path, "labels") if extra_path else []
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    unknown = sorted({p for r in gold_rows for p in r["priorities"]} | {p for r in extra_rows for p in r.priorities}
+    unknown = sorted(({p for r in gold_rows for p in r["priorities"]} | {p for r in extra_rows for p in r.priorities})
                      - set(tagger.ids))
     if unknown:
         raise UsageError(f"gold priorities not in taxonomy {tagger.taxonomy.id}: {', '.join(unknown)}")
