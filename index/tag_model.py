@@ -4,7 +4,9 @@ Features of a passage (`TaggerWeights.features`), per priority p, in both embedd
 (MiniLM and multilingual-e5):
 - cosine to p's description, and the best cosine to p's seed-term list of any one language
   (the taxonomy's text, embedded once at training and stored in the weights file);
-- cosine to the centroid of p's training positives (when `centroids` is on);
+- cosine to the centroid of p's training positives (when trained with centroids);
+- today's similarity+terms score of p (index/tagging.py `combine`, with the taxonomy's [tagging]
+  parameters stored in the weights), when trained with it;
 and log(1 + n) of the distinct seed terms of every priority found in the passage
 (index/tagging.py `term_counts`). Each priority's probability is sigmoid(coef . x + intercept),
 standardisation folded into coef; a chunk carries the priority when the probability reaches the
@@ -30,7 +32,7 @@ from ingest.errors import ThbError
 FORMAT = "thb-tagger/1"
 SUFFIX = ".tagger.npz"
 _ARRAYS = ("coef", "intercept", "thresholds", "proto_minilm", "proto_ml", "proto_owner", "proto_kind",
-           "cent_minilm", "cent_ml")
+           "cent_minilm", "cent_ml", "baseline")
 
 
 class TaggerWeightsError(ThbError):
@@ -64,18 +66,27 @@ class Prototypes:
     kind: np.ndarray
     cent_minilm: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     cent_ml: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    # Today's similarity+terms score as one more feature block: (dense_weight, floor, ceiling,
+    # term_saturation) from the taxonomy's [tagging] table, or empty for none.
+    baseline: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
     @property
     def n_priorities(self) -> int:
         return int(self.owner.max()) + 1 if len(self.owner) else 0
 
     def with_centroids(self, minilm: np.ndarray, ml: np.ndarray) -> "Prototypes":
-        return Prototypes(self.minilm, self.ml, self.owner, self.kind, minilm, ml)
+        return Prototypes(self.minilm, self.ml, self.owner, self.kind, minilm, ml, self.baseline)
 
     def features(self, minilm: np.ndarray, ml: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """(n x features) matrix; see the module docstring for the layout."""
         n_p = self.n_priorities
         parts = []
+        if len(self.baseline):
+            weight, floor, ceiling, saturation = (float(v) for v in self.baseline)
+            desc = np.asarray(minilm, dtype=np.float32) @ self.minilm[self.kind == 0].T
+            dense = np.clip((desc - floor) / max(1e-6, ceiling - floor), 0.0, 1.0)
+            lexical = np.minimum(1.0, np.asarray(counts, dtype=np.float32) / max(1.0, saturation))
+            parts.append(weight * dense + (1.0 - weight) * lexical)
         for vecs, protos in ((minilm, self.minilm), (ml, self.ml)):
             sim = np.asarray(vecs, dtype=np.float32) @ protos.T
             parts.append(np.stack([sim[:, (self.owner == j) & (self.kind == 0)].max(axis=1)
@@ -135,7 +146,7 @@ def save_weights(weights: TaggerWeights, path: Path) -> None:
     p = weights.prototypes
     arrays = {"coef": weights.coef, "intercept": weights.intercept, "thresholds": weights.thresholds,
               "proto_minilm": p.minilm, "proto_ml": p.ml, "proto_owner": p.owner, "proto_kind": p.kind,
-              "cent_minilm": p.cent_minilm, "cent_ml": p.cent_ml}
+              "cent_minilm": p.cent_minilm, "cent_ml": p.cent_ml, "baseline": p.baseline}
     buffer = io.BytesIO()
     np.savez_compressed(buffer, meta=np.array(json.dumps(weights.meta(), ensure_ascii=False)),
                         **{k: np.asarray(v) for k, v in arrays.items()})
@@ -159,7 +170,7 @@ def load_weights(path: Path) -> TaggerWeights | None:
         raise TaggerWeightsError(f"{path}: not a {FORMAT} file; retrain with `thb tag --train`")
     ids = tuple(meta["priorities"])
     protos = Prototypes(arrays["proto_minilm"], arrays["proto_ml"], arrays["proto_owner"], arrays["proto_kind"],
-                        arrays["cent_minilm"], arrays["cent_ml"])
+                        arrays["cent_minilm"], arrays["cent_ml"], arrays["baseline"])
     weights = TaggerWeights(meta["taxonomy"], ids, meta["minilm"], meta["multilingual"], protos,
                             arrays["coef"], arrays["intercept"], arrays["thresholds"],
                             int(meta.get("max_labels", 3)), meta.get("training", {}))

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import click
+import numpy as np
 
 from ingest.errors import UsageError
 
@@ -51,7 +52,10 @@ def _encode_all(settings, gold_rows: list[dict], extra_path: Path | None):
     evaluation = tt.encode(tagger, _passages(gold_rows, "eval"))
     taxonomy = tt.encode(tagger, tax_rows)
     labels = tt.encode(tagger, extra_rows) if extra_rows else None
-    base = Prototypes(taxonomy.minilm, taxonomy.ml, owner, kind)
+    params = tagger.taxonomy.tagging
+    baseline = np.asarray([params.dense_weight, params.dense_floor, params.dense_ceiling, params.term_saturation],
+                          dtype=np.float32) if tt.BASELINE_FEATURE else np.zeros(0, dtype=np.float32)
+    base = Prototypes(taxonomy.minilm, taxonomy.ml, owner, kind, baseline=baseline)
     return tagger, base, evaluation, taxonomy, labels
 
 
