@@ -13,6 +13,7 @@ nearly blind to non-English legal text, so the seed terms carry the other langua
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -134,7 +135,10 @@ class Tagger:
     @property
     def version(self) -> str:
         """What the manifest records: the weights' version, or the fallback method and taxonomy."""
-        return self.weights.version if self.weights is not None else f"{self.taxonomy.id}/similarity+terms"
+        if self.weights is not None:
+            return self.weights.version
+        digest = hashlib.sha256(repr((self.taxonomy.priorities, self.params)).encode()).hexdigest()[:12]
+        return f"{self.taxonomy.id}/similarity+terms-{digest}"
 
     def describe(self) -> dict:
         return {"taxonomy": self.taxonomy.id, "method": self.method, "version": self.version}
