@@ -133,6 +133,9 @@ def tag(ctx, input_file, taxonomy, evaluate, cv_folds, do_train, labels_file, no
         report["eval"] = {"tagger": tagger.describe(), **priority_metrics(gold, predicted, tagger.ids),
                           "confusions": confusions(gold, predicted)}
         _print_metrics(report["eval"], f"{tagger.taxonomy.id} ({tagger.method}, {tagger.version})")
+        if _trained_on(tagger, labelled):
+            click.echo("note: the tagger was trained on these passages: in-sample figures; --cv 5 gives "
+                       "cross-validated ones", err=True)
         _print_confusions(report["eval"]["confusions"])
     if report_file:
         report.get("cv", {}).pop("predictions", None)
@@ -144,6 +147,15 @@ def _gold_rows(rows: list[dict]) -> list[dict]:
     if not labelled:
         raise UsageError("--eval, --cv and --train need input lines with gold 'priorities' lists")
     return labelled
+
+
+def _trained_on(tagger, gold_rows: list[dict]) -> bool:
+    import hashlib
+
+    if tagger.weights is None:
+        return False
+    digest = hashlib.sha256("\n".join(r["text"] for r in gold_rows).encode()).hexdigest()[:16]
+    return (tagger.weights.training.get("sources") or {}).get("input_sha256") == digest
 
 
 def _default_labels(taxonomy_path: Path) -> Path | None:
