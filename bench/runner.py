@@ -140,6 +140,26 @@ def bench_quality(settings, queries_path: Path) -> dict:
             "recall@10": metrics["recall"], "mrr@10": metrics["mrr"]}
 
 
+def bench_retag(settings) -> dict:
+    """`thb retag` on a scratch copy of the index: stored MiniLM and e5 vectors, no re-embedding."""
+    import shutil
+    import tempfile
+
+    from index.tagging import load_tagger, retag_index
+
+    home = Path(tempfile.mkdtemp(prefix="thb-bench-retag-"))
+    scratch = settings.replace(home=home)
+    shutil.copytree(settings.index_dir, scratch.index_dir)
+    load_tagger(scratch)  # the models load first: the row times the re-tag itself
+    started = time.perf_counter()
+    count, tagger = retag_index(scratch, with_tagger=True)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(home, ignore_errors=True)
+    return {"section": "retag", "chunks": count, "seconds": round(seconds, 2),
+            "chunks/s": round(count / seconds, 1) if seconds else None, "tagger": tagger["version"],
+            "peak_rss_mb": round(peak_rss_mb())}
+
+
 def run(settings, *, sections: set[str], quick: bool, big: bool, hnsw: bool, corpus: Path,
         queries: Path, results: Path = RESULTS, echo=print) -> list[dict]:
     from bench.scale import run_scale
@@ -152,6 +172,8 @@ def run(settings, *, sections: set[str], quick: bool, big: bool, hnsw: bool, cor
         rows.append(bench_query(settings, queries, quick))
     if "quality" in sections:
         rows.append(bench_quality(settings, queries))
+    if "retag" in sections:
+        rows.append(bench_retag(settings))
     if "scale" in sections:
         sizes = [20_000] if quick else [100_000, 1_000_000] + ([3_000_000] if big else [])
         types = ("flat", "ivf-flat", "ivf-sq8") + (("hnsw",) if hnsw else ())

@@ -398,8 +398,9 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
                          (doc.doc_id, m.title, m.doc_type, m.issuer, m.country, m.language, m.year,
                           doc.n_pages, doc.text, json.dumps(doc.page_starts), gen, now))
             _insert_path(conn, source, doc.doc_id, info)
-            scores = tagger.score_texts([c.embedding_text for c in chunks],
-                                        vecs[offset:offset + len(chunks)]) if tagger else None
+            scores = tagger.score_texts([c.embedding_text for c in chunks], vecs[offset:offset + len(chunks)],
+                                        None if ml_vecs is None else ml_vecs[offset:offset + len(chunks)]) \
+                if tagger else None
             for i, chunk in enumerate(chunks):
                 vec = vecs[offset + i]
                 prios, prio_scores = ([], {}) if scores is None else scores[i]
@@ -431,6 +432,7 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
             conn.execute("DELETE FROM failures WHERE doc_path=?", (str(source.path),))
         if tagger is not None and plan.new_docs:
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('taxonomy', ?)", (tagger.taxonomy.id,))
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('tagger', ?)", (json.dumps(tagger.describe()),))
         _test_hook("before_commit", settings)
     return removed_ids
 

@@ -100,6 +100,7 @@ def write_manifest(settings: Settings, conn, *, index_type: str, multilingual: d
         "index_type": vectors.describe_file(settings.index_dir / FAISS_NAME) or index_type,
         "encoder": settings.encoder,
         "multilingual": multilingual,
+        "tagger": _tagger_meta(conn),
         "generation": store.generation(conn),
         "counts": counts,
         "corpus_fingerprint": hashlib.sha256("\n".join(doc_ids).encode()).hexdigest()[:16],
@@ -110,6 +111,27 @@ def write_manifest(settings: Settings, conn, *, index_type: str, multilingual: d
     tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     os.replace(tmp, path)
     return manifest
+
+
+def _tagger_meta(conn) -> dict | None:
+    """What tagged the chunks (index/tagging.py writes the meta row): taxonomy, method, version."""
+    row = conn.execute("SELECT value FROM meta WHERE key='tagger'").fetchone()
+    try:
+        return json.loads(row[0]) if row else None
+    except json.JSONDecodeError:
+        return None
+
+
+def record_tagger(index_dir: Path, tagger: dict) -> None:
+    """Set the manifest's "tagger" entry after a re-tag (atomic rewrite; no manifest, nothing)."""
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        return
+    manifest["tagger"] = tagger
+    path = index_dir / MANIFEST_NAME
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def load_vectors(settings: Settings, conn, manifest: dict | None):

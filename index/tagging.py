@@ -13,6 +13,7 @@ nearly blind to non-English legal text, so the seed terms carry the other langua
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -24,11 +25,13 @@ import numpy as np
 
 from index import catalog, store
 from ingest.settings import Settings
+from index.tag_model import TaggerWeightsError
 from ingest.taxonomy import Priority, TaggingParams, Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
 
 META_KEY = "taxonomy"
+TAGGER_KEY = "tagger"  # meta row and manifest key: {"taxonomy", "method", "version"}
 # Terms this long or longer may take an inflectional ending of up to this many letters; long
 # terms may also head a compound (Swedish/German/Norwegian/Finnish: "återvändande|programmet").
 _STEM_MIN_CHARS = 5
@@ -99,35 +102,85 @@ def select(scores: np.ndarray, ids: tuple[str, ...], thresholds: np.ndarray,
 
 
 class Tagger:
-    """Scores texts against one taxonomy's priorities; reuses chunk embeddings when given."""
+    """Scores texts against one taxonomy's priorities; reuses chunk embeddings when given.
 
-    def __init__(self, taxonomy: Taxonomy, embedder):
+    With trained weights (index/tag_model.py) the scores are per-priority probabilities of a
+    logistic regression; without, the similarity+terms method of `combine`."""
+
+    def __init__(self, taxonomy: Taxonomy, embedder, weights=None):
         self.taxonomy = taxonomy
         self.embedder = embedder
+        self.weights = weights
         self.ids = taxonomy.priority_ids
         self.params = taxonomy.tagging
-        self.thresholds = np.asarray([p.threshold if p.threshold is not None else self.params.threshold
-                                      for p in taxonomy.priorities], dtype=np.float32)
         self.cues = tuple(_Cue.of(p) for p in taxonomy.priorities)
-        self.prototypes = embedder.embed_batch([_prototype_text(p) for p in taxonomy.priorities])
+        if weights is not None:
+            if tuple(weights.priority_ids) != self.ids:
+                raise TaggerWeightsError(f"tagger {weights.version} was trained for priorities "
+                                         f"{', '.join(weights.priority_ids)}, not {', '.join(self.ids)}: "
+                                         f"retrain with `thb tag --train`")
+            self.thresholds = np.asarray(weights.thresholds, dtype=np.float32)
+            self.max_labels = weights.max_labels
+            self.prototypes = None
+        else:
+            self.thresholds = np.asarray([p.threshold if p.threshold is not None else self.params.threshold
+                                          for p in taxonomy.priorities], dtype=np.float32)
+            self.max_labels = self.params.max_labels
+            self.prototypes = embedder.embed_batch([_prototype_text(p) for p in taxonomy.priorities])
+
+    @property
+    def method(self) -> str:
+        return "logistic-regression" if self.weights is not None else "similarity+terms"
+
+    @property
+    def version(self) -> str:
+        """What the manifest records: the weights' version, or the fallback method and taxonomy."""
+        if self.weights is not None:
+            return self.weights.version
+        digest = hashlib.sha256(repr((self.taxonomy.priorities, self.params)).encode()).hexdigest()[:12]
+        return f"{self.taxonomy.id}/similarity+terms-{digest}"
+
+    def describe(self) -> dict:
+        return {"taxonomy": self.taxonomy.id, "method": self.method, "version": self.version}
 
     def similarities(self, texts: list[str], vectors: np.ndarray | None) -> np.ndarray:
         """Cosine of each text's embedding to each priority description (embeds only when needed)."""
+        if self.prototypes is None:
+            self.prototypes = self.embedder.embed_batch([_prototype_text(p) for p in self.taxonomy.priorities])
+        return self._minilm(texts, vectors) @ self.prototypes.T
+
+    def _minilm(self, texts: list[str], vectors: np.ndarray | None) -> np.ndarray:
         if vectors is None or len(vectors) != len(texts):
             vectors = self.embedder.embed_batch(texts)
-        return np.asarray(vectors, dtype=np.float32) @ self.prototypes.T
+        return np.asarray(vectors, dtype=np.float32)
+
+    def inputs(self, texts: list[str], vectors: np.ndarray | None = None,
+               ml_vectors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(MiniLM vectors, multilingual vectors, seed-term counts): embeds only what is not given."""
+        if ml_vectors is None or len(ml_vectors) != len(texts):
+            from index.multilingual import MultilingualEncoder
+
+            ml_vectors = MultilingualEncoder().passages(texts)
+        return self._minilm(texts, vectors), np.asarray(ml_vectors, dtype=np.float32), term_counts(self.cues, texts)
 
     def components(self, texts: list[str], vectors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(similarities, term counts), the two inputs of `combine`; used for calibration."""
         return self.similarities(texts, vectors), term_counts(self.cues, texts)
 
-    def score_texts(self, texts: list[str], vectors: np.ndarray | None = None
-                    ) -> list[tuple[list[str], dict[str, float]]]:
+    def score_matrix(self, texts: list[str], vectors: np.ndarray | None = None,
+                     ml_vectors: np.ndarray | None = None) -> np.ndarray:
+        """(texts x priorities) scores in [0, 1], by whichever method this tagger uses."""
+        if self.weights is not None:
+            return self.weights.probabilities(self.weights.features(*self.inputs(texts, vectors, ml_vectors)))
+        sims, counts = self.components(texts, vectors)
+        return combine(sims, counts, self.params)
+
+    def score_texts(self, texts: list[str], vectors: np.ndarray | None = None,
+                    ml_vectors: np.ndarray | None = None) -> list[tuple[list[str], dict[str, float]]]:
         """Per text: priority ids above threshold (best first) and the score of every priority."""
         if not texts:
             return []
-        sims, counts = self.components(texts, vectors)
-        return select(combine(sims, counts, self.params), self.ids, self.thresholds, self.params.max_labels)
+        return select(self.score_matrix(texts, vectors, ml_vectors), self.ids, self.thresholds, self.max_labels)
 
     def score_text(self, text: str) -> tuple[list[str], dict[str, float]]:
         return self.score_texts([text])[0]
@@ -141,40 +194,74 @@ def _prototype_text(priority: Priority) -> str:
     return f"{priority.label}. {priority.description}"
 
 
-def load_tagger(settings: Settings, taxonomy_path: Path | str | None = None) -> Tagger:
-    """The tagger for settings.taxonomy (or an explicit file), with the cached embedding model."""
+def load_tagger(settings: Settings, taxonomy_path: Path | str | None = None, *,
+                trained: bool = True) -> Tagger:
+    """The tagger for settings.taxonomy (or an explicit file), with the cached embedding model.
+
+    Uses the trained weights beside the taxonomy file (`<stem>.tagger.json`) when they exist and
+    were trained on this embedding model; otherwise (or with trained=False) the fallback method."""
     from index.embedder import Embedder
+    from index.tag_model import load_weights, weights_path
 
-    taxonomy = load_taxonomy(taxonomy_path or settings.taxonomy)
-    return Tagger(taxonomy, Embedder.for_settings(settings))
+    path = Path(taxonomy_path or settings.taxonomy)
+    taxonomy = load_taxonomy(path)
+    weights = load_weights(weights_path(path)) if trained else None
+    if weights is not None and weights.minilm_model != settings.model_name:
+        log.warning("%s was trained on %s, settings use %s: tagging with the similarity+terms method",
+                    weights_path(path), weights.minilm_model, settings.model_name)
+        weights = None
+    return Tagger(taxonomy, Embedder.for_settings(settings), weights)
 
 
-def retag_index(settings: Settings, taxonomy_path: Path | str | None = None) -> int:
-    """Re-tag every stored chunk from its stored embedding and text, in one transaction."""
+def _vector(blob, dim: int) -> np.ndarray | None:
+    return None if blob is None else np.frombuffer(blob, dtype=np.float32, count=dim)
+
+
+def _ml_vectors(tagger: Tagger, rows, texts: list[str]) -> np.ndarray | None:
+    """The stored multilingual vectors of a batch; the missing ones encoded (only those)."""
+    from index.multilingual import DIMENSION, MultilingualEncoder
+
+    if tagger.weights is None:
+        return None
+    vecs = [_vector(r["ml_embedding"], DIMENSION) for r in rows]
+    missing = [i for i, v in enumerate(vecs) if v is None]
+    if missing:
+        fresh = MultilingualEncoder().passages([texts[i] for i in missing])
+        for i, v in zip(missing, fresh):
+            vecs[i] = v
+    return np.vstack(vecs) if vecs else np.zeros((0, DIMENSION), dtype=np.float32)
+
+
+def retag_index(settings: Settings, taxonomy_path: Path | str | None = None, *, with_tagger: bool = False):
+    """Re-tag every stored chunk from its stored embeddings and text, in one transaction; the
+    tagger's version goes into the store's meta table and the manifest. Returns the number of
+    chunks (with with_tagger: and the tagger's `describe()`)."""
     from index.builder import lock_for
     from index.embedder import model_dimension
 
     tagger = load_tagger(settings, taxonomy_path)
     db = settings.index_dir / catalog.DB_NAME
     if not db.is_file():
-        return 0
+        return (0, tagger.describe()) if with_tagger else 0
     dim = model_dimension(settings.model_name)
     with lock_for(settings, wait_s=60):
         conn = store.connect(db)
         try:
-            rows = conn.execute("SELECT vec_id, section, text, embedding FROM chunks ORDER BY vec_id").fetchall()
+            rows = conn.execute("SELECT vec_id, section, text, embedding, ml_embedding FROM chunks "
+                                "ORDER BY vec_id").fetchall()
             updates = []
             for start in range(0, len(rows), 512):
                 batch = rows[start:start + 512]
                 texts = [f"{r['section']}\n{r['text']}" if r["section"] else r["text"] for r in batch]
-                vecs = np.vstack([np.frombuffer(r["embedding"], dtype=np.float32, count=dim) for r in batch]) \
-                    if batch else np.zeros((0, dim), dtype=np.float32)
-                for row, (prios, scores) in zip(batch, tagger.score_texts(texts, vecs)):
+                vecs = np.vstack([_vector(r["embedding"], dim) for r in batch])
+                for row, (prios, scores) in zip(batch, tagger.score_texts(texts, vecs, _ml_vectors(tagger, batch, texts))):
                     updates.append((json.dumps(prios), json.dumps(scores), row["vec_id"]))
             with store.transaction(conn):
                 conn.executemany("UPDATE chunks SET priorities=?, priority_scores=? WHERE vec_id=?", updates)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (META_KEY, tagger.taxonomy.id))
+                conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (TAGGER_KEY, json.dumps(tagger.describe())))
         finally:
             conn.close()
-    log.info("re-tagged %d chunks with taxonomy %s", len(updates), tagger.taxonomy.id)
-    return len(updates)
+        catalog.record_tagger(settings.index_dir, tagger.describe())
+    log.info("re-tagged %d chunks with taxonomy %s (%s)", len(updates), tagger.taxonomy.id, tagger.version)
+    return (len(updates), tagger.describe()) if with_tagger else len(updates)

@@ -16,6 +16,8 @@ _SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 @click.option("--query", "s_query", is_flag=True, help="Query: warm Searcher.search p50/p95 and cold start of `thb search`.")
 @click.option("--scale", "s_scale", is_flag=True, help="FAISS at 100k and 1M synthetic vectors: latency, memory, recall@10.")
 @click.option("--quality", "s_quality", is_flag=True, help="Dev-set nDCG@10 / Recall@10 of hybrid search.")
+@click.option("--retag", "s_retag", is_flag=True,
+              help="Re-tag a scratch copy of the index from stored vectors: seconds, chunks, tagger version.")
 @click.option("--quick", is_flag=True, help="CI-size run: small scale set, fewer repeats.")
 @click.option("--big", is_flag=True, help="Add 3M vectors to --scale (slow).")
 @click.option("--hnsw", is_flag=True, help="Add HNSW to --scale (slow to build on 2 cores).")
@@ -23,7 +25,7 @@ _SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 @click.option("--corpus", type=click.Path(path_type=Path), default=_SHARED / "corpus", show_default=True)
 @click.option("--queries", type=click.Path(path_type=Path), default=_SHARED / "eval" / "dev.jsonl", show_default=True)
 @click.option("--results", type=click.Path(path_type=Path), default=None, help="JSON Lines file to append to (default: bench/results.jsonl).")
-def bench(s_ingest, s_query, s_scale, s_quality, quick, big, hnsw, home, corpus, queries, results):
+def bench(s_ingest, s_query, s_scale, s_quality, s_retag, quick, big, hnsw, home, corpus, queries, results):
     """Benchmark ingest, query, scale and quality; print a table, append JSON lines.
 
     \b
@@ -34,7 +36,8 @@ def bench(s_ingest, s_query, s_scale, s_quality, quick, big, hnsw, home, corpus,
     """
     from bench import runner
 
-    chosen = {name for name, on in zip(SECTIONS, (s_ingest, s_query, s_scale, s_quality)) if on} or set(SECTIONS)
+    chosen = {name for name, on in zip(SECTIONS, (s_ingest, s_query, s_scale, s_quality)) if on}
+    chosen = (chosen or (set() if s_retag else set(SECTIONS))) | ({"retag"} if s_retag else set())
     settings = load_settings(home=home)
     runner.run(settings, sections=chosen, quick=quick, big=big, hnsw=hnsw, corpus=corpus, queries=queries,
                results=results or runner.RESULTS, echo=click.echo)
