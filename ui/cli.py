@@ -79,7 +79,9 @@ def ingest(ctx, paths, prune, rebuild, wait_s, as_json):
         click.echo(json.dumps({"added": summary.added, "updated": summary.updated, "unchanged": summary.unchanged,
                                "failed": [{"path": p, "reason": r} for p, r in summary.failed],
                                "removed": summary.removed, "chunks": summary.chunks, "pages": summary.pages,
-                               "seconds": round(summary.seconds, 2), "warnings": summary.warnings}))
+                               "seconds": round(summary.seconds, 2), "warnings": summary.warnings,
+                               "ocr_pages": summary.ocr_pages, "ocr_seconds": round(summary.ocr_seconds, 2),
+                               "recommendations": summary.recommendations}))
     else:
         for path, reason in summary.failed:
             click.echo(f"failed: {path}: {reason}", err=True)
@@ -155,6 +157,8 @@ def _print_hit(hit, marker: str = "") -> None:
     click.echo(f"    score {hit.score:.3f} · {meta} · {hit.doc_path}")
     if hit.priorities:
         click.echo(f"    priorities: {', '.join(hit.priorities)}")
+    if hit.strength:
+        click.echo(f"    GRETA recommendation: {hit.strength}")
     for h in hit.highlights:
         click.secho(f"    » {h.text}", fg="yellow")
     passage = " ".join(hit.text.split())
