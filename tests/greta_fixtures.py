@@ -90,7 +90,14 @@ ROUND_3 = [
         Para(FILLER,
              rec="GRETA invites the authorities to consider introducing a system of independent guardians "
                  "for unaccompanied children who may be victims of trafficking.", strength="invites"),
-        Para(FILLER + " GRETA notes that cooperation with civil society is good."),
+        Para(FILLER + " GRETA notes that cooperation with civil society is good. GRETA considers that the "
+             "Latvian legislation is in line with Article 4 of the Convention."),
+        Para(FILLER,
+             rec="GRETA further urges the Latvian authorities to ensure that age assessment is carried out "
+                 "only where there are reasonable doubts about the age of a presumed victim.", strength="urges"),
+        Para(FILLER,
+             rec="GRETA also encourages the State Police to continue the training of investigators and "
+                 "prosecutors on child-sensitive interviewing (Articles 10, 12 and 28).", strength="invites"),
     ]),
     ("V. Conclusions", [
         Para("GRETA welcomes the progress made by Latvia since the second evaluation report. " + FILLER),

@@ -317,7 +317,8 @@ def _register_optional_commands() -> None:
     """Commands that live in their own modules (tagging, benchmarks)."""
     import importlib
 
-    for module, name in (("ui.cli_tag", "tag"), ("ui.cli_tag", "retag"), ("ui.cli_bench", "bench")):
+    for module, name in (("ui.cli_tag", "tag"), ("ui.cli_tag", "retag"), ("ui.cli_bench", "bench"),
+                         ("ui.cli_recommendations", "recommendations")):
         try:
             cli.add_command(getattr(importlib.import_module(module), name))
         except (ImportError, AttributeError):
