@@ -213,7 +213,7 @@ def recommendation_sentences(body: str) -> list[tuple[str, str]]:
     """(sentence, strength) for each recommendation sentence of a paragraph's plain text."""
     out = []
     for cue in _CUE_RE.finditer(body):
-        if out and cue.start() < out[-1][1]:
+        if out and cue.start() < out[-1][2]:  # a second cue inside the sentence just taken
             continue
         start = _sentence_start(body, cue.start())
         end = _sentence_end(body, cue.end())
