@@ -152,3 +152,13 @@ def with_ocr(path: Path, data: bytes, raw, *, mode: str, language: str = "", pro
         raise UnreadableDocument(path, f"no text layer (scanned?): OCR found no text on {len(read)} page(s)")
     return dataclasses.replace(raw, pages=tuple(pages), ocr_pages=tuple(p.number for p in read),
                                ocr_seconds=sum(p.seconds for p in read))
+
+
+def status_line(mode: str) -> str:
+    """One line for start-up: whether scanned pages will be read, and how to make them so."""
+    if mode == "off":
+        return "OCR: off (THB_OCR=off); scanned PDFs are reported, not read"
+    if missing := missing_tools():
+        return f"OCR disabled: {', '.join(missing)} not installed; scanned PDFs are reported, not read ({INSTALL_COMMAND})"
+    languages = sorted(installed_languages() - {"osd"})
+    return f"OCR: {mode}, tesseract with {', '.join(languages) or 'no language packs'}"

@@ -299,9 +299,11 @@ def serve(ctx, host, port, ingest_paths_):
       thb serve --ingest corpus/        # then open the printed address
     Auth: set THB_AUTH="user:password" (or THB_AUTH_FILE with user:password lines) for exposed use.
     """
+    from ingest.ocr import status_line
     from ui.app import serve_app
 
     settings = _settings(ctx)
+    click.echo(status_line(settings.ocr), err=True)
     if ingest_paths_:
         from index.builder import ingest_paths
 
