@@ -286,7 +286,7 @@ def chunk_flags(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, dict]
            EXISTS (SELECT 1 FROM ocr_pages o WHERE o.doc_id = c.doc_id
                    AND o.page BETWEEN c.page_start AND COALESCE(c.page_end, c.page_start)) AS ocr,
            (SELECT r.strength FROM recommendations r WHERE r.doc_id = c.doc_id AND r.source = 'body'
-                   AND r.start < c."end" AND r."end" > c.start ORDER BY {STRENGTH_ORDER} LIMIT 1) AS strength
+                   AND c.paragraph != '' AND r.paragraph = c.paragraph ORDER BY {STRENGTH_ORDER} LIMIT 1) AS strength
     FROM chunks c WHERE c.vec_id IN ({marks})"""
     out = {}
     for vec_id, ocr, strength in conn.execute(sql, vec_ids):
@@ -296,8 +296,8 @@ def chunk_flags(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, dict]
 
 
 def strength_filter_sql(strengths: tuple[str, ...]) -> tuple[str, list[str]]:
-    """A WHERE clause (over chunks `c`) keeping chunks whose paragraph holds a recommendation of
-    one of these strengths, and its parameters."""
+    """A WHERE clause (over chunks `c`) keeping chunks of a paragraph that holds a recommendation
+    of one of these strengths (not the footnotes printed inside it), and its parameters."""
     marks = ",".join("?" * len(strengths))
     return (f"EXISTS (SELECT 1 FROM recommendations r WHERE r.doc_id = c.doc_id AND r.source = 'body' "
-            f"AND r.start < c.\"end\" AND r.\"end\" > c.start AND r.strength IN ({marks}))", list(strengths))
+            f"AND c.paragraph != '' AND r.paragraph = c.paragraph AND r.strength IN ({marks}))", list(strengths))

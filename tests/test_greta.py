@@ -200,3 +200,7 @@ def test_thb_recommendations_lists_filters_and_compares_rounds(greta_index):
     assert text.count("[repeated from round 2]") == 3 and text.count("[no longer made]") == 2
     assert run("--strength", "strongly").exit_code == 2
     assert run("--across-rounds").exit_code == 2
+    found = CliRunner().invoke(cli, ["--home", str(settings.home), "search", "victims of trafficking", "--strength",
+                                     "urges", "--json"])
+    hits = json.loads(found.output)["hits"]
+    assert hits and {h["strength"] for h in hits} == {"urges"} and all("para." in h["citation"] for h in hits)

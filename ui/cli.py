@@ -91,11 +91,12 @@ def ingest(ctx, paths, prune, rebuild, wait_s, as_json):
     ctx.exit(EXIT_FAILED_DOCS if summary.failed else 0)
 
 
-def _filters(country, doc_type, language, year_from, year_to, priority):
+def _filters(country, doc_type, language, year_from, year_to, priority, strength=()):
     from search.hits import Filters
 
     return Filters(countries=tuple(c.upper() for c in country), doc_types=tuple(doc_type),
-                   languages=tuple(language), year_from=year_from, year_to=year_to, priorities=tuple(priority))
+                   languages=tuple(language), year_from=year_from, year_to=year_to, priorities=tuple(priority),
+                   strengths=tuple(strength))
 
 
 @cli.command()
@@ -107,12 +108,15 @@ def _filters(country, doc_type, language, year_from, year_to, priority):
 @click.option("--year-from", type=int, help="Only documents from this year on.")
 @click.option("--year-to", type=int, help="Only documents up to this year.")
 @click.option("--priority", multiple=True, help="Only hits tagged with this thematic priority id.")
+@click.option("--strength", multiple=True, type=click.Choice(["urges", "considers", "invites"]),
+              help="Only GRETA paragraphs holding a recommendation of this strength. Repeatable.")
 @click.option("--queries", "queries_file", type=click.Path(exists=True, path_type=Path),
               help="JSON Lines file with qid and query: batch mode, one output line per query.")
 @click.option("--group", is_flag=True, help="Group hits by thematic priority.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines output for programs.")
 @click.pass_context
-def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, priority, queries_file, group, as_json):
+def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, priority, strength, queries_file, group,
+           as_json):
     """Search the index by meaning and keywords; every hit comes with its citation.
 
     \b
@@ -126,7 +130,7 @@ def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, p
     if not query and not queries_file:
         raise click.UsageError("give a QUERY or --queries FILE")
     settings = _settings(ctx)
-    filters = _filters(country, doc_type, language, year_from, year_to, priority)
+    filters = _filters(country, doc_type, language, year_from, year_to, priority, strength)
     searcher = Searcher(settings)
     if queries_file:
         rows = [json.loads(line) for line in queries_file.read_text(encoding="utf-8").splitlines() if line.strip()]
