@@ -85,6 +85,8 @@ def ordinal(n: int) -> str:
 def report_of(meta: DocumentMeta, text: str) -> GretaReport | None:
     """The report a document is, from its manifest row or its front page; None for other documents."""
     front = text[:3000]
+    if meta.doc_type in {"national_legislation", "international_instrument", "eu_legislation"}:
+        return None  # a law or treaty that names GRETA on its first page is still a law
     if meta.doc_type != DOC_TYPE and not (_FRONT_RE.search(front) and re.search(r"evaluation\s+(report|round)", front, re.I)):
         return None
     round_ = getattr(meta, "round", None)

@@ -62,12 +62,13 @@ def table_html(rows: list, labels: dict[str, str], chunk_ids: dict[int, str], st
         url = view_url(rec, chunk_ids.get(rec.rec_id, ""))
 
         def cell(html: str) -> str:
-            return f'<td><a class="thb-rec-link" href="{url}" target="_blank" rel="noopener">{html}</a></td>'
+            return (f'<td style="text-align:left"><a class="thb-rec-link" href="{url}" target="_blank" '
+                    f'rel="noopener">{html}</a></td>')
 
         colour = STRENGTH_COLOURS.get(rec.strength, "#57606a")
         out.append(f'<tr class="thb-rec" data-rec="{rec.rec_id}" data-strength="{escape(rec.strength)}" '
                    f'data-country="{escape(rec.country)}">')
-        out.append(f'<td><a class="thb-rec-cite" href="{url}" target="_blank" rel="noopener">'
+        out.append(f'<td style="text-align:left"><a class="thb-rec-cite" href="{url}" target="_blank" rel="noopener">'
                    f'{escape(rec.citation)}</a></td>')
         out.append(cell(f'<span class="thb-strength" style="{CHIP_STYLE.format(colour=colour)}">'
                         f'{escape(rec.strength)}</span>'))
