@@ -72,6 +72,18 @@ def round_cosines(folder: Path) -> list[dict]:
             for i, r in enumerate(r3)]
 
 
+def leave_one_out(cosines: list[dict]) -> float:
+    """Share of pairs classified right by a threshold set (midpoint rule) without them."""
+    right = 0
+    for i, held in enumerate(cosines):
+        rest = cosines[:i] + cosines[i + 1:]
+        rep = [c["cosine"] for c in rest if c["repeat"]]
+        non = [c["cosine"] for c in rest if not c["repeat"]]
+        threshold = (min(rep) + max(non)) / 2 if rep and non else 0.79
+        right += (held["cosine"] >= threshold) == held["repeat"]
+    return round(right / len(cosines), 4)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.greta", description=__doc__.split("\n")[0])
     parser.add_argument("--no-save", action="store_true")
@@ -94,11 +106,15 @@ def main(argv=None) -> None:
     repeats = [c["cosine"] for c in cosines if c["repeat"]]
     others = [c["cosine"] for c in cosines if not c["repeat"]]
     print(f"repeats {min(repeats):.3f}-{max(repeats):.3f}; best non-repeat {max(others):.3f}")
+    loo = leave_one_out(cosines)
+    print(f"leave-one-out: threshold set on the other {len(cosines) - 1} pairs (midpoint), "
+          f"{loo:.3f} of held-out pairs classified right; at {REPEATED_MIN_COSINE}: "
+          f"{sum((c['cosine'] >= REPEATED_MIN_COSINE) == c['repeat'] for c in cosines) / len(cosines):.3f} in-sample")
     if not args.no_save:
         with RESULTS.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(dict(ctx, section="greta_extraction", **scores)) + "\n")
             fh.write(json.dumps(dict(ctx, section="greta_rounds", threshold=REPEATED_MIN_COSINE,
-                                     repeat_min=min(repeats), nonrepeat_max=max(others))) + "\n")
+                                     repeat_min=min(repeats), nonrepeat_max=max(others), loo_accuracy=loo)) + "\n")
 
 
 if __name__ == "__main__":

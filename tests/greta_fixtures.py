@@ -101,6 +101,10 @@ ROUND_3 = [
     ]),
     ("V. Conclusions", [
         Para("GRETA welcomes the progress made by Latvia since the second evaluation report. " + FILLER),
+        Para("Data collection remains fragmented.",
+             rec="GRETA urges the Latvian authorities to:\n\u2022 set up a central data collection system on "
+                 "victims of trafficking;\n\u2022 publish annual statistics disaggregated by sex, age and form "
+                 "of exploitation.", strength="urges"),
     ]),
 ]
 
@@ -144,13 +148,14 @@ REPORTS = {
 
 
 def expected_recommendations(round_: int) -> list[tuple[int, str, str]]:
-    """(paragraph number, strength, sentence) of every recommendation in that round's report."""
+    """(paragraph number, strength, sentence) of every recommendation in that round's report
+    (a bulleted list as one sentence, its lines joined by single spaces)."""
     out, number = [], 0
     for _heading, paras in REPORTS[round_]["sections"]:
         for para in paras:
             number += 1
             if para.rec:
-                out.append((number, para.strength, para.rec))
+                out.append((number, para.strength, " ".join(para.rec.split())))
     return out
 
 
@@ -231,7 +236,7 @@ def write_report(path: Path, round_: int) -> Path:
                 pdf.footnotes.setdefault(page, []).append((footnote_no, para.footnote))
             body = f"{number}. {text}"
             if para.rec:
-                body += f" **{para.rec}**"
+                body += " " + "\n".join(f"**{line}**" for line in para.rec.split("\n"))
             if para.after:
                 body += f" {para.after}"
             pdf.set_font("dejavu", "", 10)
@@ -286,7 +291,8 @@ def _appendix(pdf, spec, round_: int) -> None:
     pdf.multi_cell(0, 5, "The position of the recommendations in the text of the report is shown in parentheses.", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     for number, _strength, sentence in expected_recommendations(round_):
-        pdf.multi_cell(0, 5, f"\u25ba {sentence} (paragraph {number})", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, f"\u25ba {' '.join(sentence.split())} (paragraph {number})", new_x="LMARGIN",
+                       new_y="NEXT")
         pdf.ln(2)
     pdf.set_font("dejavu", "B", 12)
     pdf.multi_cell(0, 7, "Appendix 2 - List of public bodies and NGOs with which GRETA held consultations", new_x="LMARGIN", new_y="NEXT")

@@ -57,7 +57,7 @@ def test_paragraphs_are_units_and_footnotes_stay_out_of_them(fixture_folder):
     assert all(a.end == b.start for a, b in zip(units, units[1:]))  # every character in one unit
     paragraphs = [u for u in units if u.kind == "paragraph"]
     assert [u.paragraph for u in paragraphs if u.paragraph != paragraphs[0].paragraph][:3] == ["2", "3", "4"]
-    assert sorted({int(u.paragraph) for u in paragraphs}) == list(range(1, 19))
+    assert sorted({int(u.paragraph) for u in paragraphs}) == list(range(1, 20))
     assert "GRETA LV 3rd round, para. 10" in {u.label for u in paragraphs}
     notes = [text[u.start:u.end] for u in units if u.label.endswith("footnotes")]
     assert any(n.startswith("3 Section 12 of the Law on Support for Victims of Crime.") for n in notes)
@@ -169,8 +169,8 @@ def test_ingested_report_cites_paragraph_and_page_and_stores_its_recommendations
     from search.hits import Filters
 
     settings, summary = greta_index
-    assert not summary.failed and summary.recommendations == 15
-    assert "15 GRETA recommendations" in summary.line()
+    assert not summary.failed and summary.recommendations == 16
+    assert "16 GRETA recommendations" in summary.line()
     searcher = Searcher(settings)
     hit = searcher.search("State Labour Inspectorate role in identifying victims", top_k=3).hits[0]
     assert "GRETA LV 3rd round, para. 7, p. 4" in hit.citation and hit.strength == "urges"
@@ -190,12 +190,12 @@ def test_thb_recommendations_lists_filters_and_compares_rounds(greta_index):
     out = run("--country", "LV", "--strength", "urges", "--round", "3", "--format", "jsonl")
     assert out.exit_code == 0, out.output
     rows = [json.loads(line) for line in out.output.splitlines()]
-    assert [r["paragraph"] for r in rows] == ["5", "7", "11", "16"]
+    assert [r["paragraph"] for r in rows] == ["5", "7", "11", "16", "19"]
     assert rows[1]["citation"] == "GRETA LV 3rd round, para. 7, p. 4" and rows[1]["articles"] == ["10"]
     assert rows[2]["authorities"] == ["State Police", "Prosecution Office"]
     assert all(r["priorities"] is not None for r in rows)
     csv_out = run("--country", "LV", "--format", "csv")
-    assert csv_out.output.splitlines()[0].startswith("citation,country,round") and len(csv_out.output.splitlines()) == 16
+    assert csv_out.output.splitlines()[0].startswith("citation,country,round") and len(csv_out.output.splitlines()) == 17
     text = run("--country", "LV", "--across-rounds").output
     assert text.count("[repeated from round 2]") == 3 and text.count("[no longer made]") == 2
     assert run("--strength", "strongly").exit_code == 2

@@ -29,7 +29,7 @@ def greta_url(tmp_path_factory):
     corpus = write_corpus(tmp_path_factory.mktemp("greta"))
     settings = load_settings(home=tmp_path_factory.mktemp("greta-home"), multilingual="off")
     summary = ingest_paths(settings, [corpus])
-    assert not summary.failed and summary.recommendations == 15, summary
+    assert not summary.failed and summary.recommendations == 16, summary
     port = _free_port()
     app = build_server(settings, searcher=Searcher(settings), port=port)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -67,8 +67,8 @@ def test_recommendations_tab_filters_counts_and_opens_the_paragraph(page):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.get_by_role("tab", name="Recommendations").click()
     page.wait_for_selector("#r-table tr.thb-rec")
-    assert page.locator("#r-table tr.thb-rec").count() == 15
-    assert "15 recommendations" in page.inner_text("#r-status")
+    assert page.locator("#r-table tr.thb-rec").count() == 16
+    assert "16 recommendations" in page.inner_text("#r-status")
     assert page.locator("#r-matrix td.thb-cell").count() >= 3
 
     _choose(page, "r-country", "LV")
@@ -78,7 +78,7 @@ def test_recommendations_tab_filters_counts_and_opens_the_paragraph(page):
     page.screenshot(path=str(SHOTS / "recommendations.png"), full_page=True)
 
     _choose(page, "r-strength", "urges")
-    page.wait_for_function("document.querySelectorAll('#r-table tr.thb-rec').length === 6")
+    page.wait_for_function("document.querySelectorAll('#r-table tr.thb-rec').length === 7")
     strengths = page.locator("#r-table tr.thb-rec").evaluate_all("rows => rows.map(r => r.dataset.strength)")
     assert set(strengths) == {"urges"}
 
