@@ -62,7 +62,7 @@ def table_html(rows: list, labels: dict[str, str], chunk_ids: dict[int, str], st
         url = view_url(rec, chunk_ids.get(rec.rec_id, ""))
 
         def cell(html: str) -> str:
-            return (f'<td style="text-align:left"><a class="thb-rec-link" href="{url}" target="_blank" '
+            return (f'<td style="text-align:left"><a class="thb-rec-link" style="text-align:left" href="{url}" target="_blank" '
                     f'rel="noopener">{html}</a></td>')
 
         colour = STRENGTH_COLOURS.get(rec.strength, "#57606a")
