@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock, Timeout
 
-from index import catalog, store, vectors
+from index import catalog, recommendations, store, vectors
 from index.embedder import Embedder, model_dir
 from index.terms import analyze
 from ingest.chunking import Chunker
@@ -40,11 +40,16 @@ class IngestSummary:
     seconds: float = 0.0
     failed: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    ocr_pages: int = 0  # pages read by OCR (ingest/ocr.py), and the seconds that took
+    ocr_seconds: float = 0.0
+    recommendations: int = 0  # GRETA recommendations extracted (ingest/greta.py)
 
     def line(self) -> str:
+        extra = f"; {self.ocr_pages} pages by OCR in {self.ocr_seconds:.1f} s" if self.ocr_pages else ""
+        extra += f"; {self.recommendations} GRETA recommendations" if self.recommendations else ""
         return (f"documents: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
                 f"{len(self.failed)} failed, {self.removed} removed; {self.chunks} chunks; "
-                f"{self.seconds:.1f} s")
+                f"{self.seconds:.1f} s{extra}")
 
 
 @dataclass(slots=True)
@@ -351,7 +356,8 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
             if exists or doc_id in pending_ids:
                 plan.aliases.append((source, doc_id, info))
                 continue
-            doc, chunks = prepare_document(source, data, meta, chunker, page_timeout_s=settings.pdf_page_timeout_s)
+            doc, chunks = prepare_document(source, data, meta, chunker, page_timeout_s=settings.pdf_page_timeout_s,
+                                           ocr=settings.ocr, progress=progress)
             pending_ids[doc_id] = (source, doc)
             plan.new_docs.append((source, doc, chunks, dict(info, updated=bool(known))))
         except UnreadableDocument as exc:
@@ -398,6 +404,9 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
                          (doc.doc_id, m.title, m.doc_type, m.issuer, m.country, m.language, m.year,
                           doc.n_pages, doc.text, json.dumps(doc.page_starts), gen, now))
             _insert_path(conn, source, doc.doc_id, info)
+            summary.recommendations += recommendations.write_document_extras(conn, doc, tagger)
+            summary.ocr_pages += len(doc.ocr_pages)
+            summary.ocr_seconds += doc.ocr_seconds
             scores = tagger.score_texts([c.embedding_text for c in chunks], vecs[offset:offset + len(chunks)],
                                         None if ml_vecs is None else ml_vecs[offset:offset + len(chunks)]) \
                 if tagger else None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 MIGRATIONS = {
     1: """
@@ -53,6 +53,28 @@ MIGRATIONS = {
     3: """
     ALTER TABLE chunks ADD COLUMN ml_embedding BLOB
     """,
+    # Pages read by OCR (ingest/ocr.py); GRETA reports and their recommendations (ingest/greta.py,
+    # index/recommendations.py). Older stores gain empty tables: re-ingest a document to fill them.
+    4: """
+    CREATE TABLE ocr_pages (
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE, page INTEGER NOT NULL,
+        seconds REAL NOT NULL, PRIMARY KEY (doc_id, page)
+    );
+    CREATE TABLE greta_reports (
+        doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE, country TEXT NOT NULL,
+        round INTEGER, year INTEGER, code TEXT NOT NULL, label TEXT NOT NULL
+    );
+    CREATE TABLE recommendations (
+        rec_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE, ordinal INTEGER NOT NULL,
+        paragraph TEXT NOT NULL, page_start INTEGER, page_end INTEGER, start INTEGER NOT NULL,
+        end INTEGER NOT NULL, strength TEXT NOT NULL, text TEXT NOT NULL, authorities TEXT NOT NULL,
+        articles TEXT NOT NULL, source TEXT NOT NULL, in_appendix INTEGER NOT NULL,
+        priorities TEXT NOT NULL DEFAULT '[]', priority_scores TEXT NOT NULL DEFAULT '{}', embedding BLOB,
+        UNIQUE (doc_id, ordinal)
+    );
+    CREATE INDEX recommendations_doc ON recommendations(doc_id)
+    """,
 }
 
 
@@ -79,6 +101,8 @@ class StoredChunk:
     priorities: tuple[str, ...]
     priority_scores: dict
     sentences: tuple[tuple[int, int], ...] | None = None
+    ocr: bool = False  # a page of it was read by OCR
+    strength: str = ""  # strongest GRETA recommendation in its paragraph (urges | considers | invites)
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -228,6 +252,7 @@ def fetch_chunks(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, Stor
     for i in range(0, len(vec_ids), 500):
         batch = [int(v) for v in vec_ids[i:i + 500]]
         marks = ",".join("?" * len(batch))
+        flags = chunk_flags(conn, batch)
         for r in conn.execute(f"{CHUNK_SELECT} WHERE c.vec_id IN ({marks})", batch):
             out[r["vec_id"]] = StoredChunk(
                 vec_id=r["vec_id"], chunk_id=r["chunk_id"], doc_id=r["doc_id"], doc_path=r["doc_path"] or "",
@@ -237,5 +262,42 @@ def fetch_chunks(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, Stor
                 start=r["start"], end=r["end"], text=r["text"],
                 priorities=tuple(json.loads(r["priorities"])), priority_scores=json.loads(r["priority_scores"]),
                 sentences=None if r["sentences"] is None else tuple(tuple(sp) for sp in json.loads(r["sentences"])),
+                **flags.get(r["vec_id"], {}),
             )
     return out
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
+# Strongest first: the chip a chunk shows when its paragraph holds several recommendations.
+STRENGTH_ORDER = "CASE r.strength WHEN 'urges' THEN 0 WHEN 'considers' THEN 1 ELSE 2 END"
+
+
+def chunk_flags(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, dict]:
+    """{vec_id: {"ocr": True, "strength": "urges"}} for chunks with an OCR page or a GRETA
+    recommendation in their paragraph; empty for stores older than schema 4 (read-only opens)."""
+    if not vec_ids or not has_table(conn, "ocr_pages"):
+        return {}
+    marks = ",".join("?" * len(vec_ids))
+    sql = f"""
+    SELECT c.vec_id,
+           EXISTS (SELECT 1 FROM ocr_pages o WHERE o.doc_id = c.doc_id
+                   AND o.page BETWEEN c.page_start AND COALESCE(c.page_end, c.page_start)) AS ocr,
+           (SELECT r.strength FROM recommendations r WHERE r.doc_id = c.doc_id AND r.source = 'body'
+                   AND c.paragraph != '' AND r.paragraph = c.paragraph ORDER BY {STRENGTH_ORDER} LIMIT 1) AS strength
+    FROM chunks c WHERE c.vec_id IN ({marks})"""
+    out = {}
+    for vec_id, ocr, strength in conn.execute(sql, vec_ids):
+        if ocr or strength:
+            out[vec_id] = {"ocr": bool(ocr), "strength": strength or ""}
+    return out
+
+
+def strength_filter_sql(strengths: tuple[str, ...]) -> tuple[str, list[str]]:
+    """A WHERE clause (over chunks `c`) keeping chunks of a paragraph that holds a recommendation
+    of one of these strengths (not the footnotes printed inside it), and its parameters."""
+    marks = ",".join("?" * len(strengths))
+    return (f"EXISTS (SELECT 1 FROM recommendations r WHERE r.doc_id = c.doc_id AND r.source = 'body' "
+            f"AND c.paragraph != '' AND r.paragraph = c.paragraph AND r.strength IN ({marks}))", list(strengths))

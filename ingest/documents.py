@@ -15,6 +15,7 @@ class DocumentMeta:
     country: str = ""
     language: str = ""
     year: int | None = None
+    round: int | None = None  # GRETA evaluation round (manifest column `round`), else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,8 @@ class Document:
     meta: DocumentMeta
     text: str
     page_starts: tuple[int, ...] = ()
+    ocr_pages: tuple[int, ...] = ()  # 1-based pages read by OCR
+    ocr_seconds: float = 0.0
 
     @property
     def n_pages(self) -> int:
@@ -67,6 +70,7 @@ class Chunk:
     paragraph: str = ""
     # Sentence (start, end) offsets into `text` (ingest/sentences.py), for highlighting at search.
     sentences: tuple[tuple[int, int], ...] = ()
+    ocr: bool = False  # some of its text was read by OCR
 
     @property
     def embedding_text(self) -> str:

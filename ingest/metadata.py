@@ -47,10 +47,17 @@ def read_manifest(folder: Path) -> tuple[dict[str, DocumentMeta], list[str]]:
                     country=row.get("country", "").upper(),
                     language=LANGUAGE_ALIASES.get(row.get("language", "").lower(), row.get("language", "").lower()),
                     year=_year(row.get("year", "")),
+                    round=_round(row.get("round", "")),
                 )
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ManifestError(f"{path}: unreadable manifest: {exc}") from None
     return rows, problems
+
+
+def _round(value: str) -> int | None:
+    """A GRETA evaluation round from the optional `round` column: "3", "3rd"; None when absent."""
+    m = re.match(r"\s*(\d{1,2})", value or "")
+    return int(m.group(1)) if m else None
 
 
 def _year(value: str) -> int | None:

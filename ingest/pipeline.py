@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest import greta
 from ingest.chunking import Chunker
 from ingest.cleaning import clean_pages, join_pages
 from ingest.documents import Chunk, Document, DocumentMeta
@@ -68,9 +69,13 @@ def document_id(data: bytes) -> str:
 
 
 def prepare_document(source: SourceFile, data: bytes, meta: DocumentMeta | None, chunker: Chunker,
-                     *, page_timeout_s: float) -> tuple[Document, list[Chunk]]:
-    """Read, clean, describe and chunk one file; raises UnreadableDocument with the reason."""
-    raw = read_document(source.path, data, page_timeout_s=page_timeout_s)
+                     *, page_timeout_s: float, ocr: str = "off", progress=None) -> tuple[Document, list[Chunk]]:
+    """Read, clean, describe and chunk one file; raises UnreadableDocument with the reason.
+
+    `ocr` is the THB_OCR mode for PDF pages without a text layer (ingest/ocr.py).
+    """
+    raw = read_document(source.path, data, page_timeout_s=page_timeout_s, ocr=ocr,
+                        language=meta.language if meta else "", progress=progress)
     pages = clean_pages(raw.pages, paged=raw.paged)
     text, starts = join_pages(pages)
     if not text.strip():
@@ -78,13 +83,21 @@ def prepare_document(source: SourceFile, data: bytes, meta: DocumentMeta | None,
     if meta is None:
         meta = derive_meta(source.path, text, raw.title_hint)
     elif not meta.language:
-        meta = DocumentMeta(meta.title, meta.doc_type, meta.issuer, meta.country,
-                            derive_meta(source.path, text).language, meta.year)
+        meta = dataclasses.replace(meta, language=derive_meta(source.path, text).language)
     doc = Document(doc_id=document_id(data), doc_path=source.doc_path, source_path=str(source.path),
-                   meta=meta, text=text, page_starts=starts if raw.paged else ())
-    units = find_units(text, short_title=short_title(meta))
+                   meta=meta, text=text, page_starts=starts if raw.paged else (),
+                   ocr_pages=raw.ocr_pages, ocr_seconds=raw.ocr_seconds)
+    report = greta.report_of(meta, text)
+    units = greta.find_units(text, report) if report else find_units(text, short_title=short_title(meta))
     chunks = chunker.chunk_document(doc, units)
     if not chunks:
         raise UnreadableDocument(source.path, "no text found")
     spans = split_sentences([c.text for c in chunks])
-    return doc, [dataclasses.replace(c, sentences=sp) for c, sp in zip(chunks, spans)]
+    ocr_pages = set(raw.ocr_pages)
+    return doc, [dataclasses.replace(c, sentences=sp, ocr=_read_by_ocr(c, ocr_pages)) for c, sp in zip(chunks, spans)]
+
+
+def _read_by_ocr(chunk: Chunk, ocr_pages: set[int]) -> bool:
+    if not ocr_pages or chunk.page_start is None:
+        return False
+    return any(p in ocr_pages for p in range(chunk.page_start, (chunk.page_end or chunk.page_start) + 1))

@@ -22,15 +22,21 @@ class RawDocument:
     pages: tuple[str, ...]
     paged: bool
     title_hint: str = ""
+    ocr_pages: tuple[int, ...] = ()  # 1-based pages whose text came from OCR (ingest/ocr.py)
+    ocr_seconds: float = 0.0
 
 
-def read_document(path: Path, data: bytes, *, page_timeout_s: float = 20.0) -> RawDocument:
-    """Dispatch on the file suffix; raise UnreadableDocument with a reason the user can act on."""
+def read_document(path: Path, data: bytes, *, page_timeout_s: float = 20.0, ocr: str = "off",
+                  language: str = "", progress=None) -> RawDocument:
+    """Dispatch on the file suffix; raise UnreadableDocument with a reason the user can act on.
+
+    `ocr` (auto | force | off) and `language` (ISO 639-1) say which PDF pages OCR reads.
+    """
     suffix = path.suffix.lower()
     if not data:
         raise UnreadableDocument(path, "empty file (0 bytes)")
     if suffix == ".pdf":
-        return read_pdf(path, data, page_timeout_s=page_timeout_s)
+        return read_pdf(path, data, page_timeout_s=page_timeout_s, ocr=ocr, language=language, progress=progress)
     if suffix in {".html", ".htm"}:
         return read_html(path, data)
     if suffix in {".txt", ".md", ".markdown"}:
@@ -83,7 +89,8 @@ def read_html(path: Path, data: bytes) -> RawDocument:
     return RawDocument(pages=(text,), paged=False, title_hint=title)
 
 
-def read_pdf(path: Path, data: bytes, *, page_timeout_s: float) -> RawDocument:
+def read_pdf(path: Path, data: bytes, *, page_timeout_s: float, ocr: str = "off", language: str = "",
+             progress=None) -> RawDocument:
     """Text per page with pypdf, in a child process killed when a page exceeds its timeout.
 
     A thread cannot be stopped: a page that loops in pypdf would keep burning a CPU after its
@@ -98,9 +105,10 @@ def read_pdf(path: Path, data: bytes, *, page_timeout_s: float) -> RawDocument:
     if isinstance(outcome, str):
         raise UnreadableDocument(path, outcome)
     pages, title = outcome
-    if sum(len(p.strip()) for p in pages) < 20:
-        raise UnreadableDocument(path, "no text layer (scanned?)")
-    return RawDocument(pages=tuple(pages), paged=True, title_hint=title)
+    from ingest.ocr import with_ocr
+
+    return with_ocr(path, data, RawDocument(pages=tuple(pages), paged=True, title_hint=title),
+                    mode=ocr, language=language, progress=progress)
 
 
 class _NoChildProcess(Exception):

@@ -55,6 +55,8 @@ class Settings:
     # Ingest limits.
     max_file_mb: float = 100.0
     pdf_page_timeout_s: float = 20.0
+    # OCR of PDF pages (ingest/ocr.py): auto = pages without a text layer, force = every page, off.
+    ocr: str = "auto"
     # Search.
     top_k: int = 10
     candidates: int = 100
@@ -70,6 +72,11 @@ class Settings:
     lexical_in_memory: bool = True  # BM25 from postings held in memory (search/lexical.py), else from FTS5
     taxonomy: Path = DEFAULT_TAXONOMY
     glossary: Path = DEFAULT_GLOSSARY
+
+    def __post_init__(self):
+        from ingest.ocr import check_mode
+
+        check_mode(self.ocr)
 
     @property
     def index_dir(self) -> Path:

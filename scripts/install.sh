@@ -17,4 +17,5 @@ if [ -n "$extras" ]; then
 else
   "$VENV/bin/python" -m pip install --quiet -e .
 fi
+bash scripts/install-ocr.sh || true  # tesseract + language packs, when missing; never fatal here
 echo "installed: $("$VENV/bin/thb" --version 2>/dev/null || echo thb) in $VENV"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything (with test extras and Debian's chromium for the browser tests), run pytest.
+# Install everything (with test extras, Debian's chromium for the browser tests and tesseract for OCR), run pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh test
@@ -8,4 +8,5 @@ if [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+bash scripts/install-ocr.sh --required  # tesseract packs + pdftoppm for the OCR tests, when missing
 exec .venv/bin/python -m pytest "$@"

@@ -287,7 +287,7 @@ class Searcher:
                 page=c.page_start, page_end=c.page_end, section=c.section, paragraph=c.paragraph,
                 start=c.start, end=c.end, text=c.text, highlights=hl, priorities=c.priorities,
                 priority_scores=c.priority_scores, lexical_score=float(lexical.get(c.vec_id, 0.0)),
-                dense_score=float(dense.get(c.vec_id, 0.0)))
+                dense_score=float(dense.get(c.vec_id, 0.0)), ocr=c.ocr, strength=c.strength)
             for r, (c, hl) in enumerate(zip(picked, highlights), start=1))
         return SearchResult(query=query, hits=hits, message="" if hits else "No passage matches this search.",
                             expansions=tuple(f"{lang}:{t}" for lang, ts in expansion.terms for t in ts))
@@ -471,6 +471,11 @@ class Searcher:
             where.append("EXISTS (SELECT 1 FROM json_each(c.priorities) j WHERE j.value IN (%s))"
                          % ",".join("?" * len(filters.priorities)))
             args.extend(filters.priorities)
+        if filters.strengths:
+            clause, values = store.strength_filter_sql(filters.strengths) if store.has_table(
+                self.conn, "recommendations") else ("0", [])
+            where.append(clause)
+            args.extend(values)
         sql = "SELECT c.vec_id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE " + " AND ".join(where)
         return {r[0] for r in self.conn.execute(sql, args)}
 

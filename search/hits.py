@@ -14,11 +14,12 @@ class Filters:
     year_from: int | None = None
     year_to: int | None = None
     priorities: tuple[str, ...] = ()
+    strengths: tuple[str, ...] = ()  # GRETA recommendation strengths: urges | considers | invites
 
     @property
     def empty(self) -> bool:
         return not (self.countries or self.doc_types or self.languages or self.year_from
-                    or self.year_to or self.priorities)
+                    or self.year_to or self.priorities or self.strengths)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +58,19 @@ class Hit:
     priority_scores: dict = field(default_factory=dict)
     lexical_score: float = 0.0
     dense_score: float = 0.0
+    ocr: bool = False  # its text (some page of it) was read by OCR
+    strength: str = ""  # strongest GRETA recommendation in its paragraph
 
     @property
     def citation(self) -> str:
-        """`Title, § 232 …, p. 12` style citation: document, then section, then page."""
+        """`Title, § 232 …, p. 12` style citation: document, then section, then page ("(OCR)" when read so)."""
         parts = [self.title]
         if self.section and self.section != self.title:
             parts.append(self.section)
         if self.page:
             parts.append(f"p. {self.page}" if self.page_end in (None, self.page) else f"pp. {self.page}-{self.page_end}")
+            if self.ocr:
+                parts[-1] += " (OCR)"
         return ", ".join(parts)
 
     def to_json(self) -> dict:
@@ -79,6 +84,7 @@ class Hit:
                           for h in self.highlights],
             "priorities": list(self.priorities),
             "priority_scores": self.priority_scores,
+            "ocr": self.ocr, "strength": self.strength,
         }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ui import app_basket as basket_ops
 from ui import app_docs as docs
+from ui import app_recommendations as recommendations
 
 DOC_COLUMNS = ["title", "doc type", "country", "language", "year", "pages", "chunks", "path", "added (UTC)"]
 FAIL_COLUMNS = ["path", "reason", "when (UTC)"]
@@ -62,6 +63,7 @@ def layout(h):
                     cell_prio = gr.Dropdown([], label="Priority", elem_id="cell-prio")
                     cell_btn = gr.Button("Show this cell", elem_id="cell-btn")
                 cell_results = gr.HTML("", elem_id="cell-results")
+            recommendations.tab(h)  # GRETA recommendations: ui/app_recommendations.py
             with gr.Tab("Briefing basket", id="basket"):
                 basket_view = gr.HTML(basket_ops.basket_html(basket_ops.EMPTY_BASKET), elem_id="basket")
                 with gr.Row():

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
+from ui.app_recommendations import strength_chip
+
 OTHER_ID = "other"
 ALL_ID = "all"
 
@@ -87,6 +89,7 @@ def hit_html(hit, shared: bool = False, new: bool = False) -> str:
     meta = [f'<span class="thb-tag">{escape(x)}</span>' for x in
             (hit.doc_type.replace("_", " "), hit.country, hit.language, str(hit.year or "")) if x]
     badge = '<span class="thb-shared">also under another priority</span>' if shared else ""
+    badge += strength_chip(hit)
     fresh = '<span class="thb-new">NEW · </span>' if new else ""
     passage = marked_passage(hit.text, [(h.start, h.end) for h in hit.highlights])
     return (f'<div class="thb-hit" data-rank="{hit.rank}" data-country="{escape(hit.country)}">'

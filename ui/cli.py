@@ -79,7 +79,9 @@ def ingest(ctx, paths, prune, rebuild, wait_s, as_json):
         click.echo(json.dumps({"added": summary.added, "updated": summary.updated, "unchanged": summary.unchanged,
                                "failed": [{"path": p, "reason": r} for p, r in summary.failed],
                                "removed": summary.removed, "chunks": summary.chunks, "pages": summary.pages,
-                               "seconds": round(summary.seconds, 2), "warnings": summary.warnings}))
+                               "seconds": round(summary.seconds, 2), "warnings": summary.warnings,
+                               "ocr_pages": summary.ocr_pages, "ocr_seconds": round(summary.ocr_seconds, 2),
+                               "recommendations": summary.recommendations}))
     else:
         for path, reason in summary.failed:
             click.echo(f"failed: {path}: {reason}", err=True)
@@ -89,11 +91,12 @@ def ingest(ctx, paths, prune, rebuild, wait_s, as_json):
     ctx.exit(EXIT_FAILED_DOCS if summary.failed else 0)
 
 
-def _filters(country, doc_type, language, year_from, year_to, priority):
+def _filters(country, doc_type, language, year_from, year_to, priority, strength=()):
     from search.hits import Filters
 
     return Filters(countries=tuple(c.upper() for c in country), doc_types=tuple(doc_type),
-                   languages=tuple(language), year_from=year_from, year_to=year_to, priorities=tuple(priority))
+                   languages=tuple(language), year_from=year_from, year_to=year_to, priorities=tuple(priority),
+                   strengths=tuple(strength))
 
 
 @cli.command()
@@ -105,12 +108,15 @@ def _filters(country, doc_type, language, year_from, year_to, priority):
 @click.option("--year-from", type=int, help="Only documents from this year on.")
 @click.option("--year-to", type=int, help="Only documents up to this year.")
 @click.option("--priority", multiple=True, help="Only hits tagged with this thematic priority id.")
+@click.option("--strength", multiple=True, type=click.Choice(["urges", "considers", "invites"]),
+              help="Only GRETA paragraphs holding a recommendation of this strength. Repeatable.")
 @click.option("--queries", "queries_file", type=click.Path(exists=True, path_type=Path),
               help="JSON Lines file with qid and query: batch mode, one output line per query.")
 @click.option("--group", is_flag=True, help="Group hits by thematic priority.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines output for programs.")
 @click.pass_context
-def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, priority, queries_file, group, as_json):
+def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, priority, strength, queries_file, group,
+           as_json):
     """Search the index by meaning and keywords; every hit comes with its citation.
 
     \b
@@ -124,7 +130,7 @@ def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, p
     if not query and not queries_file:
         raise click.UsageError("give a QUERY or --queries FILE")
     settings = _settings(ctx)
-    filters = _filters(country, doc_type, language, year_from, year_to, priority)
+    filters = _filters(country, doc_type, language, year_from, year_to, priority, strength)
     searcher = Searcher(settings)
     if queries_file:
         rows = [json.loads(line) for line in queries_file.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -155,6 +161,8 @@ def _print_hit(hit, marker: str = "") -> None:
     click.echo(f"    score {hit.score:.3f} · {meta} · {hit.doc_path}")
     if hit.priorities:
         click.echo(f"    priorities: {', '.join(hit.priorities)}")
+    if hit.strength:
+        click.echo(f"    GRETA recommendation: {hit.strength}")
     for h in hit.highlights:
         click.secho(f"    » {h.text}", fg="yellow")
     passage = " ".join(hit.text.split())
@@ -295,9 +303,11 @@ def serve(ctx, host, port, ingest_paths_):
       thb serve --ingest corpus/        # then open the printed address
     Auth: set THB_AUTH="user:password" (or THB_AUTH_FILE with user:password lines) for exposed use.
     """
+    from ingest.ocr import status_line
     from ui.app import serve_app
 
     settings = _settings(ctx)
+    click.echo(status_line(settings.ocr), err=True)
     if ingest_paths_:
         from index.builder import ingest_paths
 
@@ -313,7 +323,8 @@ def _register_optional_commands() -> None:
     """Commands that live in their own modules (tagging, benchmarks)."""
     import importlib
 
-    for module, name in (("ui.cli_tag", "tag"), ("ui.cli_tag", "retag"), ("ui.cli_bench", "bench")):
+    for module, name in (("ui.cli_tag", "tag"), ("ui.cli_tag", "retag"), ("ui.cli_bench", "bench"),
+                         ("ui.cli_recommendations", "recommendations")):
         try:
             cli.add_command(getattr(importlib.import_module(module), name))
         except (ImportError, AttributeError):
