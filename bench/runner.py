@@ -67,7 +67,7 @@ def bench_ingest(settings, corpus: Path, quick: bool) -> dict:
         from index.multilingual import MultilingualEncoder
 
         sample = texts[:: max(1, len(texts) // (100 if quick else 600))]
-        ml = MultilingualEncoder()
+        ml = MultilingualEncoder.for_settings(settings)
         started = time.perf_counter()
         for i in range(0, len(sample), 32):
             ml.passages(sample[i:i + 32])

@@ -374,7 +374,7 @@ class Searcher:
     def _ml_queries(self, queries: list[str]) -> np.ndarray:
         """The queries in the multilingual space, one row each."""
         if self._ml_encoder is None:
-            self._ml_encoder = multilingual.MultilingualEncoder()
+            self._ml_encoder = multilingual.MultilingualEncoder.for_settings(self.settings)
         return self._ml_encoder.queries(queries)
 
     def _dense_side(self, qvec, ml_vec, n: int, allowed: set[int] | None) -> dict[int, float]:
