@@ -22,8 +22,10 @@ _SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 @click.option("--home", type=click.Path(path_type=Path), help="Index to query (default: $THB_HOME).")
 @click.option("--corpus", type=click.Path(path_type=Path), default=_SHARED / "corpus", show_default=True)
 @click.option("--queries", type=click.Path(path_type=Path), default=_SHARED / "eval" / "dev.jsonl", show_default=True)
+@click.option("--engines", default="local", show_default=True,
+              help="Ingest engines to time side by side, comma-separated (local, ray).")
 @click.option("--results", type=click.Path(path_type=Path), default=None, help="JSON Lines file to append to (default: bench/results.jsonl).")
-def bench(s_ingest, s_query, s_scale, s_quality, quick, big, hnsw, home, corpus, queries, results):
+def bench(s_ingest, s_query, s_scale, s_quality, quick, big, hnsw, home, corpus, queries, engines, results):
     """Benchmark ingest, query, scale and quality; print a table, append JSON lines.
 
     \b
@@ -37,4 +39,5 @@ def bench(s_ingest, s_query, s_scale, s_quality, quick, big, hnsw, home, corpus,
     chosen = {name for name, on in zip(SECTIONS, (s_ingest, s_query, s_scale, s_quality)) if on} or set(SECTIONS)
     settings = load_settings(home=home)
     runner.run(settings, sections=chosen, quick=quick, big=big, hnsw=hnsw, corpus=corpus, queries=queries,
-               results=results or runner.RESULTS, echo=click.echo)
+               results=results or runner.RESULTS, echo=click.echo,
+               engines=tuple(e.strip() for e in engines.split(",") if e.strip()))
