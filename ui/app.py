@@ -274,7 +274,30 @@ class Handlers:
                 gr.update(choices=prios, value=list(values[5])))
 
     def documents(self):
-        return docs.document_rows(self.settings), docs.failure_rows(self.settings)
+        """Both tables, read now, with their counts in their labels."""
+        import gradio as gr
+
+        rows, fails = docs.document_rows(self.settings), docs.failure_rows(self.settings)
+        return (gr.update(value=rows, label=f"Documents in the index: {plural(len(rows), 'document')}, "
+                                            f"{plural(sum(r[6] for r in rows), 'passage')}"),
+                gr.update(value=fails, label=f"Documents that could not be read: {len(fails)}"))
+
+    def document_action(self, kind: str, target: str) -> str:
+        """Delete or re-ingest a document, or remove a failed file; a one-line outcome."""
+        try:
+            if kind == "delete":
+                message = docs.delete_document(self.settings, target)
+            elif kind == "reingest":
+                message = docs.reingest_document(self.settings, target)
+            else:
+                message = docs.remove_failed(self.settings, target)
+            self.searcher.refresh()
+            return message
+        except ThbError as exc:
+            return f"Not done: {exc}"
+        except Exception:
+            log.exception("document action %s failed", kind)
+            return FAILED
 
     def after_ingest(self):
         """Everything an ingest changes: choices, documents, the index line."""

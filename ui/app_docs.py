@@ -25,6 +25,7 @@ MANIFEST_FIELDS = ("path", "title", "doc_type", "issuer", "country", "language",
                    "source", "license", "notes")
 DOC_ID_RE = re.compile(r"^[0-9a-f]{8,64}$")
 CONTEXT_CHARS = 4000
+ID_CHARS = 10  # of a document id in the table: enough to tell 24-hex-digit ids apart
 
 
 class UploadRejected(ThbError):
@@ -75,18 +76,120 @@ def filter_choices(settings) -> FilterChoices:
 
 
 def document_rows(settings) -> list[list]:
-    """Every document with metadata and chunk count, newest first."""
+    """Every document, readable: title, type, country, language, year, pages ("-" for text
+    files), passages, file, added, id; newest first."""
+    from ui.app_labels import country_label, doc_type_label, language_label
+
     conn = connect_ro(settings)
     if conn is None:
         return []
     try:
-        return [list(r) for r in conn.execute(
-            "SELECT d.title, d.doc_type, d.country, d.language, d.year, d.n_pages, "
+        rows = conn.execute(
+            "SELECT d.doc_id, d.title, d.doc_type, d.country, d.language, d.year, d.n_pages, "
             "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), "
             "(SELECT GROUP_CONCAT(p.doc_path, '; ') FROM paths p WHERE p.doc_id = d.doc_id), "
-            "datetime(d.added_at, 'unixepoch') FROM documents d ORDER BY d.added_at DESC, d.title")]
+            "datetime(d.added_at, 'unixepoch') FROM documents d ORDER BY d.added_at DESC, d.title").fetchall()
     finally:
         conn.close()
+    out = []
+    for r in rows:
+        paths = r[8] or ""
+        pages = r[6] if paths.lower().split("; ")[0].endswith(".pdf") else "-"
+        out.append([r[1], doc_type_label(r[2]), country_label(r[3]) if r[3] else "-", language_label(r[4]),
+                    r[5] or "-", pages, r[7], paths, (r[9] or "")[:16], r[0][:ID_CHARS]])
+    return out
+
+
+def resolve_doc_id(settings, prefix: str) -> str:
+    """The full id of the one document whose id starts with `prefix` (the table shows ID_CHARS)."""
+    conn = connect_ro(settings)
+    if conn is None or not re.fullmatch(r"[0-9a-f]{6,64}", prefix or ""):
+        return ""
+    try:
+        ids = [r[0] for r in conn.execute("SELECT doc_id FROM documents WHERE substr(doc_id, 1, ?) = ?",
+                                          (len(prefix), prefix))]
+    finally:
+        conn.close()
+    return ids[0] if len(ids) == 1 else ""
+
+
+def doc_paths(settings, doc_id: str) -> list[tuple[Path, Path]]:
+    """(root, source file) of each path the document was ingested from."""
+    conn = connect_ro(settings)
+    if conn is None or not DOC_ID_RE.match(doc_id or ""):
+        return []
+    try:
+        return [(Path(r[0]), Path(r[1])) for r in conn.execute(
+            "SELECT root, source_path FROM paths WHERE doc_id = ?", (doc_id,))]
+    finally:
+        conn.close()
+
+
+def is_upload(settings, path: Path) -> bool:
+    return Path(path).resolve().parent == Path(settings.uploads_dir).resolve()
+
+
+def delete_upload_file(settings, path: Path) -> None:
+    """Remove an uploaded file and its manifest row (only inside uploads/)."""
+    path = Path(path)
+    if not is_upload(settings, path):
+        return
+    path.unlink(missing_ok=True)
+    manifest = Path(settings.uploads_dir) / "manifest.tsv"
+    if manifest.is_file():
+        with manifest.open(encoding="utf-8", newline="") as fh:
+            rows = [r for r in csv.DictReader(fh, delimiter="\t") if r.get("path") != path.name]
+        with manifest.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=MANIFEST_FIELDS, delimiter="\t", extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def delete_document(settings, doc_id: str) -> str:
+    """Out of the index, and out of uploads/ when it was uploaded; a one-line outcome."""
+    from index.removal import remove_documents
+
+    doc_id = resolve_doc_id(settings, doc_id)
+    paths = doc_paths(settings, doc_id)
+    if not paths:
+        return "Choose a document in the table first."
+    if not remove_documents(settings, [doc_id], wait_s=120):
+        return "That document is no longer in the index."
+    for _root, source in paths:
+        delete_upload_file(settings, source)
+    uploaded = any(is_upload(settings, s) for _r, s in paths)
+    return f"Deleted {paths[0][1].name} from the index{' and from the uploads' if uploaded else ''}."
+
+
+def reingest_document(settings, doc_id: str) -> str:
+    """Read the document's file again (from the folder it was ingested from, with its manifest)."""
+    from index.builder import ingest_paths
+    from index.removal import remove_documents
+
+    doc_id = resolve_doc_id(settings, doc_id)
+    paths = doc_paths(settings, doc_id)
+    if not paths:
+        return "Choose a document in the table first."
+    root, source = paths[0]
+    if not source.is_file():
+        return f"Not re-ingested: {source} is gone; delete the document instead."
+    remove_documents(settings, [doc_id], wait_s=120)
+    summary = ingest_paths(settings, [root], wait_s=120)
+    failed = [r for p, r in summary.failed if Path(p) == source]
+    return f"Not re-ingested: {source.name}: {failed[0]}" if failed else f"Re-ingested {source.name}. ({summary.line()})"
+
+
+def remove_failed(settings, doc_path: str) -> str:
+    """Forget a failed file; an uploaded one is deleted from uploads/ as well."""
+    from index.removal import forget_failures
+
+    if not doc_path:
+        return "Choose a failed file in the table first."
+    path = Path(doc_path)
+    uploaded = is_upload(settings, path)
+    delete_upload_file(settings, path)
+    forget_failures(settings, [doc_path], wait_s=120)
+    return f"Removed {path.name}{' from the uploads' if uploaded else ''} and from the failure list."
 
 
 def failure_rows(settings) -> list[list]:

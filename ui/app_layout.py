@@ -7,7 +7,8 @@ line) is filled by `demo.load`, so a reload shows the current state, and a link'
 
 from ui import app_results as results
 
-DOC_COLUMNS = ["title", "doc type", "country", "language", "year", "pages", "chunks", "path", "added (UTC)"]
+DOC_COLUMNS = ["title", "type", "country", "language", "year", "pages", "passages", "file", "added (UTC)", "id"]
+DOC_WIDTHS = ["25%", "11%", "11%", "8%", "6%", "6%", "8%", "12%", "8%", "5%"]
 FAIL_COLUMNS = ["path", "reason", "when (UTC)"]
 # After a search, the address bar carries it (history.replaceState: no reload, no new entry).
 URL_JS = "(v) => { history.replaceState(null, '', v ? '?' + v : location.pathname); return v; }"
@@ -169,9 +170,31 @@ def documents_tab(h) -> dict:
         add_btn = gr.Button("Add and index", variant="primary", elem_id="add-btn")
         add_status = gr.Markdown("", elem_id="add-status")
     doc_table = gr.Dataframe(headers=DOC_COLUMNS, value=[], label="Documents in the index", interactive=False,
-                             wrap=True, elem_id="doc-table")
+                             wrap=True, elem_id="doc-table", show_search="filter", column_widths=DOC_WIDTHS,
+                             max_height=520)
+    chosen_doc = gr.State("")
+    with gr.Row():
+        chosen_line = gr.Markdown("Click a row to choose a document.", elem_id="doc-chosen")
+        delete_btn = gr.Button("Delete from the index", variant="stop", elem_id="doc-delete", scale=0, min_width=200)
+        reingest_btn = gr.Button("Re-ingest", elem_id="doc-reingest", scale=0, min_width=140)
+    doc_status = gr.Markdown("", elem_id="doc-status")
     fail_table = gr.Dataframe(headers=FAIL_COLUMNS, value=[], label="Documents that could not be read",
                               interactive=False, wrap=True, elem_id="fail-table")
+    chosen_fail = gr.State("")
+    with gr.Row():
+        fail_line = gr.Markdown("", elem_id="fail-chosen")
+        forget_btn = gr.Button("Remove this failed file", elem_id="fail-remove", scale=0, min_width=220)
+
+    def pick_doc(evt: gr.SelectData):
+        row = list(evt.row_value or [])
+        return (row[-1], f"Chosen: **{row[0]}** ({row[7]})") if len(row) == len(DOC_COLUMNS) else ("", "")
+
+    def pick_fail(evt: gr.SelectData):
+        row = list(evt.row_value or [])
+        return (row[0], f"Chosen: `{row[0]}`") if row else ("", "")
+
+    doc_table.select(pick_doc, None, [chosen_doc, chosen_line])
+    fail_table.select(pick_fail, None, [chosen_fail, fail_line])
 
     def add(file, title, doc_type, country, language, year, progress=gr.Progress()):
         return h.upload(file, title, doc_type, country, language, year, progress=progress)
@@ -179,5 +202,10 @@ def documents_tab(h) -> dict:
     def wire(outputs):
         add_btn.click(add, [upload, u_title, u_type, u_country, u_lang, u_year], add_status,
                       concurrency_id="ingest", concurrency_limit=1).then(h.after_ingest, None, outputs)
+        for button, kind, chosen, status in ((delete_btn, "delete", chosen_doc, doc_status),
+                                             (reingest_btn, "reingest", chosen_doc, doc_status),
+                                             (forget_btn, "forget", chosen_fail, fail_line)):
+            button.click(lambda target, kind=kind: h.document_action(kind, target), chosen, status,
+                         concurrency_id="ingest", concurrency_limit=1).then(h.after_ingest, None, outputs)
 
     return {"doc_table": doc_table, "fail_table": fail_table, "wire": wire}

@@ -16,7 +16,8 @@ FONT_STACK = 'system-ui, "Segoe UI", Roboto, "Liberation Sans", Arial, "DejaVu S
 CSS = """
 :root, .gradio-container {--font: FONT_STACK; --font-sans: FONT_STACK;}
 .gradio-container, .gradio-container button, .gradio-container input, .gradio-container textarea,
-.gradio-container table, .gradio-container h1, .gradio-container h2 {font-family: FONT_STACK !important;}
+.gradio-container table, .gradio-container td, .gradio-container th, .gradio-container h1,
+.gradio-container h2 {font-family: FONT_STACK !important;}
 .thb-msg {padding: 12px 16px; border-radius: 8px; background: #eef4fb; color: #1d3b5c;}
 .thb-group {border: 1px solid #d0d7de; border-radius: 8px; margin: 8px 0; background: #fff;}
 .thb-group > summary {cursor: pointer; padding: 8px 12px; font-weight: 600; background: #f3f6f9;
