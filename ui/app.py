@@ -100,11 +100,19 @@ class Handlers:
             return (render.message_html(text), "", [], view, gr.update(visible=False),
                     results.heatmap_html([], self.labels, ""), "", url)
         hits = list(result.hits)
+        self._read_page_labels(hits)
         view = dict(view, k=top_k)
         status = f"{plural(len(hits), 'passage')} in {time.perf_counter() - started:.2f} s"
         return (results.results_view_html(hits, view, self.labels, pinned=pinned_ids(basket), note=note), status,
                 hits, view, self._more_button(hits, view), results.heatmap_html(hits, self.labels, query or ""),
                 "", url)
+
+    def _read_page_labels(self, hits) -> None:
+        """Printed page labels of the PDFs among the hits (read once per document)."""
+        from ui.app_pdf import PAGE_LABELS, remember_labels
+
+        for doc_id in {h.doc_id for h in hits if h.page and h.doc_id not in PAGE_LABELS}:
+            remember_labels(doc_id, docs.source_file(self.settings, doc_id))
 
     def _more_button(self, hits, view):
         import gradio as gr

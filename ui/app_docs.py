@@ -267,7 +267,10 @@ def _view_page(doc, chunk, source_path: str, section_span, span=None) -> str:
         starts = json.loads(doc["page_starts"] or "[0]") + [len(text)]
         lo, hi = starts[page - 1], starts[min(page, len(starts) - 1)]
         lo, hi = min(lo, start), max(hi, end)
-        where = f"page {page} of {doc['n_pages']}"
+        from ui.app_pdf import page_citation, remember_labels
+
+        labels = remember_labels(doc["doc_id"], Path(source_path))
+        where = f"{page_citation(page, None, labels)} of {doc['n_pages']} PDF pages"
     else:
         lo, hi = section_span if section_span and section_span[0] is not None else (start, end)
         lo, hi = max(0, min(lo, start - 1500)), min(len(text), max(hi, end + 1500))
@@ -281,18 +284,43 @@ def _view_page(doc, chunk, source_path: str, section_span, span=None) -> str:
             f"<b>{escape(str(where))}</b></p>")
     text_pane = f"<div class='thb-doc' id='text'>{'…' if lo > 0 else ''}{body}{'…' if hi < len(text) else ''}</div>"
     if is_pdf:
-        src = f"/doc/{escape(doc['doc_id'])}/file#page={page}"
-        main = (f"<div class='split'><div class='pdf'><p><a id='pdf-link' href='{src}' target='_blank'>Open PDF at "
-                f"page {page}</a></p><iframe id='pdf-frame' src='{src}' title='PDF'></iframe></div>{text_pane}</div>")
+        src = f"/doc/{escape(doc['doc_id'])}/file#page={page}&amp;zoom=page-width"
+        marked = page_image_html(source_path, page, text[max(start, lo):min(end, hi)])
+        main = (f"<div class='split'><div class='pdf'><p><a id='pdf-link' href='{src}' target='_blank'>Open the PDF at "
+                f"{escape(where.split(' of ')[0])}</a></p>{marked}</div>{text_pane}</div>"
+                f"<h2 class='meta'>The PDF</h2><iframe id='pdf-frame' src='{src}' title='PDF'></iframe>")
     else:
         main = text_pane
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{CSS}"
             "body{font-family:system-ui,sans-serif;margin:20px;color:#1f2328} h1{font-size:1.3em}"
-            ".meta{color:#57606a}.split{display:flex;gap:16px}.pdf{flex:1}.pdf iframe{width:100%;height:80vh;"
+            ".meta{color:#57606a}.split{display:flex;gap:16px}.pdf{flex:1} iframe{width:100%;height:80vh;"
+            ".page-img{position:relative;border:1px solid #d0d7de}.page-img img{width:100%;display:block}"
+            ".page-img .box{position:absolute;background:rgba(255,213,0,.28);outline:2px solid #d4a000}"
             "border:1px solid #d0d7de}.thb-doc{flex:1;white-space:pre-wrap;line-height:1.5;max-height:85vh;"
             "overflow:auto;border:1px solid #d0d7de;padding:12px;font-size:0.92em}</style></head><body>"
             f"{head}{main}<script>var m=document.querySelector('mark');if(m)m.scrollIntoView({{block:'center'}});"
             "</script></body></html>")
+
+
+def page_image_html(source_path: str, page: int, passage: str) -> str:
+    """The cited page as an image with the passage boxed; a note instead when it cannot be drawn."""
+    import base64
+
+    from ui.app_pdf import passage_boxes, render_page_png
+
+    path = Path(source_path)
+    try:
+        png = render_page_png(str(path), page, path.stat().st_mtime)
+        boxes, covered = passage_boxes(str(path), page, passage) if png else ([], 0.0)
+    except Exception:  # a page pypdf cannot position: the text pane still marks the passage
+        png, boxes, covered = None, [], 0.0
+    if not png:
+        return "<p class='meta'>No page image (poppler-utils' pdftoppm is not installed).</p>"
+    marks = "".join(f"<div class='box' style='left:{100 * l:.2f}%;top:{100 * t:.2f}%;width:{100 * w:.2f}%;"
+                    f"height:{100 * h:.2f}%'></div>" for l, t, w, h in boxes)
+    data = base64.b64encode(png).decode()
+    return (f"<div class='page-img' id='page-image' data-boxes='{len(boxes)}' data-covered='{covered:.3f}'>"
+            f"<img src='data:image/png;base64,{data}' alt='page {page}'>{marks}</div>")
 
 
 def safe_filename(name: str) -> str:

@@ -94,7 +94,9 @@ def group_hits(hits, taxonomy_path) -> list[HitGroup]:
 
 def citation_of(hit) -> str:
     """The hit's citation plus its paragraph number when the citation lacks it."""
-    cite = hit.citation
+    from ui.app_pdf import cite_with_labels
+
+    cite = cite_with_labels(hit, hit.citation)  # printed page labels, once the app has read them
     para = (hit.paragraph or "").strip()
     if para and para not in cite:
         cite += f", para. {para}" if para[:1].isdigit() else f", {para}"
