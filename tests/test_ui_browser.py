@@ -247,14 +247,20 @@ def test_pdf_citation_opens_the_cited_page(page, app_url):
     view = page.context.new_page()
     view.goto(app_url + href)
     frame_src = view.locator("#pdf-frame").get_attribute("src")
-    assert frame_src.endswith(f"#page={cited_page}")
+    assert frame_src.endswith(f"#page={cited_page}&zoom=page-width")
     assert view.locator("#pdf-link").get_attribute("href") == frame_src
     assert view.locator("#text mark").count() == 1
+    # Part 4: the cited page as an image, the passage boxed on it (boxes cover its letters).
+    image = view.locator("#page-image")
+    assert int(image.get_attribute("data-boxes")) >= 1
+    assert float(image.get_attribute("data-covered")) >= 0.9
+    assert image.locator("img").evaluate("i => i.naturalWidth") > 500
     response = view.request.get(app_url + frame_src.split("#")[0])
     assert response.status == 200
     assert response.headers["content-type"] == "application/pdf"
     assert response.body()[:5] == b"%PDF-"
     view.wait_for_timeout(1500)
+    view.locator("#page-image").scroll_into_view_if_needed()
     shot(view, "source-pdf")
     assert view.request.get(app_url + "/doc/0000000000000000/file").status == 404
     assert view.request.get(app_url + "/doc/..%2F..%2Fetc%2Fpasswd/file").status == 404
@@ -333,3 +339,41 @@ def test_empty_query_gives_a_friendly_message(page):
     page.wait_for_selector("#results .thb-msg:has-text('Type a question')")
     text = page.locator("body").inner_text()
     assert "Traceback" not in text and "Error" not in text
+
+
+def test_documents_tab_deletes_an_upload_and_removes_a_failed_one(page, tmp_path):
+    """Part 5: the table counts and shows "-" pages for text; an uploaded document is deleted from
+    the index (its passages no longer answer); a failed upload is listed and can be removed."""
+    doc = tmp_path / "Quillwort note.txt"
+    doc.write_text("Quillwort guidance.\n\nThe quillwort cannery registry lists seasonal workers recruited "
+                   "through debt bondage schemes.\n", encoding="utf-8")
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\nnot really a pdf\n")
+    page.get_by_role("tab", name="Documents").click()
+    for path, title in ((doc, "Quillwort cannery guidance"), (broken, "Broken file")):
+        page.locator("#upload input[type=file]").set_input_files(str(path))
+        page.locator("#u-title").locator("textarea, input").first.fill(title)
+        page.click("#add-btn")
+        page.wait_for_function(f"() => /{path.name}|Not added/.test(document.querySelector('#add-status').innerText)")
+    assert "Not added" in page.locator("#add-status").inner_text()
+    table = page.locator("#doc-table")
+    row = table.locator("tr", has_text="Quillwort cannery guidance")
+    row.first.wait_for()
+    cells = row.first.locator("td").all_inner_texts()
+    assert cells[5].strip() == "-", cells  # pages of a text file
+    assert re.search(r"Documents in the index: \d+ documents", page.locator("body").inner_text())
+    shot(page, "documents")
+    table.get_by_text("Quillwort cannery guidance").first.click()
+    page.wait_for_function("() => /Quillwort/.test(document.querySelector('#doc-chosen').innerText)")
+    page.click("#doc-delete")
+    page.wait_for_function("() => /Deleted/.test(document.querySelector('#doc-status').innerText)")
+    assert "from the uploads" in page.locator("#doc-status").inner_text()
+    page.wait_for_function("() => !document.querySelector('#doc-table').innerText.includes('Quillwort cannery')")
+    fails = page.locator("#fail-table")
+    fails.get_by_text("broken.pdf").first.click()
+    page.wait_for_function("() => /broken.pdf/.test(document.querySelector('#fail-chosen').innerText)")
+    page.click("#fail-remove")
+    page.wait_for_function("() => !document.querySelector('#fail-table').innerText.includes('broken.pdf')")
+    page.get_by_role("tab", name="Ask", exact=True).click()
+    search(page, "quillwort cannery registry seasonal workers")
+    assert "Quillwort" not in page.locator("#results").inner_text()
