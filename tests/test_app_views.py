@@ -8,7 +8,7 @@ from ingest.settings import load_settings
 from search.hits import Hit
 from ui import app_results as results
 from ui import app_state
-from ui.app import form_from_url, url_query
+from ui.app_url import form_from_url, url_query
 from ui.app_labels import country_label, language_label, plural
 
 LABELS = {"demand": "Discouraging demand", "victim_protection": "Victim protection", "gender": "Gender dimension"}
@@ -91,3 +91,14 @@ def test_saved_searches_and_baskets_are_per_user_and_outlive_the_index_folder(tm
 def test_labels_for_codes():
     assert country_label("NO") == "Norway (NO)" and country_label("XX") == "XX"
     assert language_label("nb") == "Norwegian (bokmål)"
+
+
+def test_the_first_versions_saved_searches_json_is_imported_once(tmp_path):
+    import json
+
+    settings = load_settings(home=tmp_path)
+    (tmp_path / "saved_searches.json").write_text(json.dumps(
+        {"old": {"query": "debt bondage", "filters": {"countries": ["FI"]}, "saved_at": 1.0, "last_opened": 2.0}}))
+    assert app_state.saved_searches(settings, "")["old"]["filters"] == {"countries": ["FI"]}
+    app_state.delete_search(settings, "", "old")
+    assert app_state.saved_searches(settings, "") == {}  # not imported again

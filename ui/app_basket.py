@@ -1,7 +1,6 @@
-"""The briefing basket (pinned passages, exported as Markdown or DOCX) and saved searches."""
+"""The briefing basket: pinned passages, reordered, exported as Markdown or DOCX (stored per user by ui.app_state)."""
 from __future__ import annotations
 
-import json
 import time
 from html import escape
 from pathlib import Path
@@ -134,42 +133,3 @@ def write_docx(basket: dict, folder: Path) -> Path:
     path = folder / f"briefing-{time.strftime('%Y%m%d-%H%M%S')}.docx"
     doc.save(path)
     return path
-
-
-# Saved searches: {name: {"query", "filters": {...}, "saved_at", "last_opened"}} in one JSON file.
-
-def saved_path(settings) -> Path:
-    return settings.home / "saved_searches.json"
-
-
-def load_saved(settings) -> dict:
-    try:
-        return json.loads(saved_path(settings).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def save_search(settings, name: str, query: str, filters: dict) -> dict:
-    saved = load_saved(settings)
-    now = time.time()
-    saved[name] = {"query": query, "filters": filters, "saved_at": now, "last_opened": now}
-    _write_saved(settings, saved)
-    return saved
-
-
-def mark_opened(settings, name: str) -> float:
-    """Record that a saved search was opened; returns when it was last opened before."""
-    saved = load_saved(settings)
-    previous = saved.get(name, {}).get("last_opened", 0.0)
-    if name in saved:
-        saved[name]["last_opened"] = time.time()
-        _write_saved(settings, saved)
-    return previous
-
-
-def _write_saved(settings, saved: dict) -> None:
-    path = saved_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(saved, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)

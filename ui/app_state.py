@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 STATE_FILE = "state.sqlite"
+LEGACY_SAVED = "saved_searches.json"  # the first version's file, imported once
 MIGRATIONS = (
     """CREATE TABLE saved_searches (user TEXT NOT NULL, name TEXT NOT NULL, query TEXT NOT NULL,
        filters TEXT NOT NULL, saved_at REAL NOT NULL, last_opened REAL NOT NULL, PRIMARY KEY (user, name))""",
@@ -36,7 +37,22 @@ def _connect(settings) -> sqlite3.Connection:
         with conn:
             conn.execute(sql)
             conn.execute(f"PRAGMA user_version = {number}")
+    if version == 0:
+        _import_legacy(conn, path.parent / LEGACY_SAVED)
     return conn
+
+
+def _import_legacy(conn: sqlite3.Connection, legacy: Path) -> None:
+    """Saved searches of the first app version (one JSON file, no users) become the no-login user's."""
+    try:
+        saved = json.loads(legacy.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    with conn:
+        for name, e in saved.items() if isinstance(saved, dict) else ():
+            conn.execute("INSERT OR IGNORE INTO saved_searches VALUES ('', ?, ?, ?, ?, ?)",
+                         (name, e.get("query", ""), json.dumps(e.get("filters", {})), e.get("saved_at", 0.0),
+                          e.get("last_opened", 0.0)))
 
 
 def _run(settings, fn):
