@@ -102,3 +102,16 @@ def test_the_first_versions_saved_searches_json_is_imported_once(tmp_path):
     assert app_state.saved_searches(settings, "")["old"]["filters"] == {"countries": ["FI"]}
     app_state.delete_search(settings, "", "old")
     assert app_state.saved_searches(settings, "") == {}  # not imported again
+
+
+def test_markdown_export_keeps_the_order_bolds_the_answer_and_cites_in_full():
+    from ui.app_basket import to_markdown
+
+    items = [{"chunk_id": f"d:{n}", "citation": f"Act {n}, § {n}", "text": f"Intro {n}. The answer {n} is here. Tail.",
+              "highlights": [f"The answer {n} is here."], "priority": "Demand", "country": "NO", "year": 2005,
+              "doc_type": "national_legislation", "query": "q"} for n in (2, 1)]
+    text = to_markdown({"items": items, "queries": ["q"]})
+    assert text.index("### 1. Act 2, § 2") < text.index("### 2. Act 1, § 1")
+    assert "> Intro 2. **The answer 2 is here.** Tail." in text
+    assert "> — Act 2, § 2 (Norway (NO), National legislation, 2005)" in text
+    assert re.search(r"Prepared \d{4}-\d{2}-\d{2}", text) and "## Queries used\n\n- q" in text
