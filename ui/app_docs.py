@@ -293,12 +293,14 @@ def _view_page(doc, chunk, source_path: str, section_span, span=None) -> str:
         main = text_pane
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{CSS}"
             "body{font-family:system-ui,sans-serif;margin:20px;color:#1f2328} h1{font-size:1.3em}"
-            ".meta{color:#57606a}.split{display:flex;gap:16px}.pdf{flex:1} iframe{width:100%;height:80vh;"
+            ".meta{color:#57606a}.split{display:flex;gap:16px}.pdf{flex:1 1 55%;min-width:0}"
             ".page-img{position:relative;border:1px solid #d0d7de}.page-img img{width:100%;display:block}"
             ".page-img .box{position:absolute;background:rgba(255,213,0,.28);outline:2px solid #d4a000}"
-            "border:1px solid #d0d7de}.thb-doc{flex:1;white-space:pre-wrap;line-height:1.5;max-height:85vh;"
+            "iframe{width:100%;height:80vh;"
+            "border:1px solid #d0d7de}.thb-doc{flex:1 1 45%;min-width:0;white-space:pre-wrap;line-height:1.5;max-height:85vh;"
             "overflow:auto;border:1px solid #d0d7de;padding:12px;font-size:0.92em}</style></head><body>"
-            f"{head}{main}<script>var m=document.querySelector('mark');if(m)m.scrollIntoView({{block:'center'}});"
+            f"{head}{main}<script>var t=document.getElementById('text'),m=t&&t.querySelector('mark');"
+            "if(m)t.scrollTop=m.offsetTop-t.offsetTop-t.clientHeight/4;"
             "</script></body></html>")
 
 
