@@ -267,7 +267,10 @@ class Handlers:
         else:
             out = (docs_hint(self), "", [], view, gr.update(visible=False),
                    results.heatmap_html([], self.labels, ""), "", "")
-        return (form["query"], *choice_updates, form["values"][3] or "", form["values"][4] or "",
+        years = docs.filter_choices(self.settings)
+        return (form["query"], *choice_updates,
+                gr.update(value=form["values"][3] or "", label=f"Year from (earliest {years.year_min})"),
+                gr.update(value=form["values"][4] or "", label=f"Year to (latest {years.year_max})"),
                 gr.update(value=form["grouped"]), *out, saved, basket, *self._basket_views(basket),
                 *self.documents(), index_line(self))
 
