@@ -257,21 +257,22 @@ class Handlers:
         basket = app_state.load_basket(self.settings, user)
         params = dict(getattr(request, "query_params", None) or {}) if request is not None else {}
         form = form_from_url(params)
-        choice_updates = self.choice_updates(form)
+        linked = bool(form["query"].strip())  # a link sets the form; a plain load leaves what the user typed
+        choice_updates = self.choice_updates(form if linked else None)
         saved = gr.update(choices=list(app_state.saved_searches(self.settings, user)), value=None)
         view = dict(results.DEFAULT_VIEW, grouped=form["grouped"], focus=form["focus"], page=form["page"])
         if form["query"].strip():
             out = self._search(form["query"], form["values"], basket, view)
             if form["page"] > 1 and out[2]:
                 out = self._search(form["query"], form["values"], basket, view, top_k=max(CANDIDATES, form["page"] * 10))
-        else:
-            out = (docs_hint(self), "", [], view, gr.update(visible=False),
-                   results.heatmap_html([], self.labels, ""), "", "")
+        else:  # leave the Ask view alone: a search started before the load answered stands
+            out = (gr.update(),) * 8
         years = docs.filter_choices(self.settings)
-        return (form["query"], *choice_updates,
-                gr.update(value=form["values"][3] or "", label=f"Year from (earliest {years.year_min})"),
-                gr.update(value=form["values"][4] or "", label=f"Year to (latest {years.year_max})"),
-                gr.update(value=form["grouped"]), *out, saved, basket, *self._basket_views(basket),
+        value = lambda v: {"value": v} if linked else {}  # noqa: E731
+        return (form["query"] if linked else gr.update(), *choice_updates,
+                gr.update(label=f"Year from (earliest {years.year_min})", **value(form["values"][3] or "")),
+                gr.update(label=f"Year to (latest {years.year_max})", **value(form["values"][4] or "")),
+                gr.update(**value(form["grouped"])), *out, saved, basket, *self._basket_views(basket),
                 *self.documents(), index_line(self))
 
     def choice_updates(self, form=None):
@@ -279,11 +280,12 @@ class Handlers:
 
         choices = docs.filter_choices(self.settings)
         values = (form or {}).get("values") or ((), (), (), None, None, ())
+        value = lambda i: {"value": list(values[i])} if form else {}  # noqa: E731  (none: keep the user's)
         prios = [(self.labels.get(p, p), p) for p in choices.priorities] or [(v, k) for k, v in self.labels.items()]
-        return (gr.update(choices=app_labels.choices(choices.countries, app_labels.country_label), value=list(values[0])),
-                gr.update(choices=app_labels.choices(choices.doc_types, app_labels.doc_type_label), value=list(values[1])),
-                gr.update(choices=app_labels.choices(choices.languages, app_labels.language_label), value=list(values[2])),
-                gr.update(choices=prios, value=list(values[5])))
+        return (gr.update(choices=app_labels.choices(choices.countries, app_labels.country_label), **value(0)),
+                gr.update(choices=app_labels.choices(choices.doc_types, app_labels.doc_type_label), **value(1)),
+                gr.update(choices=app_labels.choices(choices.languages, app_labels.language_label), **value(2)),
+                gr.update(choices=prios, **value(5)))
 
     def documents(self):
         """Both tables, read now, with their counts in their labels."""

@@ -48,7 +48,7 @@ def layout(h):
                     copy_btn = gr.Button("Copy link", elem_id="copy-link", scale=0, min_width=140, size="sm")
                 link_box = gr.Textbox("", label="Link to this search", elem_id="link-box", visible="hidden")
                 url_box = gr.Textbox("", elem_id="url-state", visible="hidden")
-                results_html = gr.HTML("", elem_id="results", js_on_load=results.ACTIONS_JS)
+                results_html = gr.HTML(docs_hint(h), elem_id="results", js_on_load=results.ACTIONS_JS)
                 more_btn = gr.Button("More results", elem_id="more-btn", visible=False)
                 pin_status = gr.Markdown("", elem_id="pin-status")
                 with gr.Accordion("Saved searches", open=False, elem_id="saved-box"):
@@ -149,6 +149,12 @@ def layout(h):
         fresh_out = [f_country, f_type, f_lang, f_prio, docs_io["doc_table"], docs_io["fail_table"], index_info]
         docs_io["wire"](fresh_out)
     return demo
+
+
+def docs_hint(h) -> str:
+    from ui.app import docs_hint as hint
+
+    return hint(h)
 
 
 def documents_tab(h) -> dict:
