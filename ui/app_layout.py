@@ -203,10 +203,11 @@ def documents_tab(h) -> dict:
     fail_table.select(pick_fail, None, [chosen_fail, fail_line])
 
     def add(file, title, doc_type, country, language, year, progress=gr.Progress()):
-        return h.upload(file, title, doc_type, country, language, year, progress=progress)
+        """The outcome, and an empty file box ready for the next upload."""
+        return h.upload(file, title, doc_type, country, language, year, progress=progress), None
 
     def wire(outputs):
-        add_btn.click(add, [upload, u_title, u_type, u_country, u_lang, u_year], add_status,
+        add_btn.click(add, [upload, u_title, u_type, u_country, u_lang, u_year], [add_status, upload],
                       concurrency_id="ingest", concurrency_limit=1).then(h.after_ingest, None, outputs)
         for button, kind, chosen, status in ((delete_btn, "delete", chosen_doc, doc_status),
                                              (reingest_btn, "reingest", chosen_doc, doc_status),
