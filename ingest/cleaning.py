@@ -12,22 +12,54 @@ _HYPHEN_RE = re.compile(r"(?<=[^\W\d_])[-\u00ad][ \t]*\n[ \t]*(?=[a-zäöüßå�
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _DIGITS_RE = re.compile(r"\d+")
+# A line-end hyphen set off by a space ("traf -\nficking", "con -\nducted": UNODC GLOTIP 2024) is
+# hyphenation when the joined word occurs elsewhere in the document or the left part is no word
+# of its own there ("subre -\ngional"); otherwise ("Crime -\nassociation") it is a dash.
+_SPACED_HYPHEN_RE = re.compile(r"\b(?P<left>[^\W\d_]{2,})[ \t]+-[ \t]*\n[ \t]*(?P<right>[a-zäöüßåæøéèáóúíčšžāēīūļķņģõ]+)")
+_WORD_RE = re.compile(r"[^\W\d_]{3,}")
+# Markdown and inline HTML that text files carry into passages (the 2012-2014 strategic plan:
+# "### **Strategic plan 2012-2014<sup>1</sup>**"). Headings stay lines of their own, which the
+# structure finder reads as headings when they stand alone.
+_MD_HEADING_RE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)[ \t]*#*[ \t]*$", re.MULTILINE)
+_MD_EMPHASIS_RE = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_SUP_RE = re.compile(r"<sup>\s*([^<]{0,12}?)\s*</sup>", re.IGNORECASE)
+_INLINE_TAG_RE = re.compile(r"</?(?:sup|sub|b|i|em|strong|u|span|br)\b[^>]*>", re.IGNORECASE)
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def clean_pages(pages: tuple[str, ...], *, paged: bool) -> tuple[str, ...]:
-    """Clean each page; on paged documents, also drop lines repeated as header or footer."""
-    pages = tuple(_clean_text(p) for p in pages)
+    """Clean each page; on paged documents, also drop lines repeated as header or footer.
+    Text files lose their Markdown markup (headings, bold, <sup> footnote marks)."""
+    if not paged:
+        pages = tuple(strip_markup(p) for p in pages)
+    vocabulary = {w.lower() for p in pages for w in _WORD_RE.findall(_SPACED_HYPHEN_RE.sub(" ", p))}
+    pages = tuple(_clean_text(p, vocabulary) for p in pages)
     if paged and len(pages) >= 3:
         pages = drop_running_lines(pages)
     return tuple(_squeeze_blank_lines(p) for p in pages)
 
 
-def _clean_text(text: str) -> str:
+def strip_markup(text: str) -> str:
+    """Markdown headings and bold/underline emphasis as plain text; <sup>1</sup> as a superscript ¹."""
+    text = _MD_HEADING_RE.sub(lambda m: m.group(1), text)
+    text = _MD_EMPHASIS_RE.sub(lambda m: m.group(2), text)
+    text = _SUP_RE.sub(lambda m: m.group(1).translate(_SUPERSCRIPTS) if m.group(1).isdigit() else m.group(1), text)
+    return _INLINE_TAG_RE.sub("", text)
+
+
+def _join_spaced_hyphen(match: re.Match, vocabulary: set[str]) -> str:
+    left, joined = match.group("left"), match.group("left") + match.group("right")
+    is_word = left.lower() in vocabulary or len(left) > 12
+    return joined if joined.lower() in vocabulary or not is_word else match.group(0)
+
+
+def _clean_text(text: str, vocabulary: set[str] = frozenset()) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
     text = _BULLET_RE.sub("• ", text)
     text = text.replace("\u00ad\n", "").replace("\u00ad", "")
     text = _CONTROL_RE.sub(" ", text)
     text = _HYPHEN_RE.sub("", text)
+    text = _SPACED_HYPHEN_RE.sub(lambda m: _join_spaced_hyphen(m, vocabulary), text)
     text = _SPACES_RE.sub(" ", text)
     return "\n".join(line.strip() for line in text.split("\n"))
 

@@ -19,7 +19,10 @@ CHAPTER_PATTERNS = [
     re.compile(r"^(?P<label>\d+\s*luku)\b.*$", re.IGNORECASE),                # fi: 25 luku
     re.compile(rf"^(?P<label>(?:CHAPTER|Chapter|Kapitel|Kapittel|Rozdział|Dział)\s+(?:{_ROMAN}|\d+[a-z]?))\b.*$"),
     re.compile(rf"^(?P<label>{_ROMAN}\.?\s*(?:nodaļa|kafli|skyrius|peatükk))\b.*$", re.IGNORECASE),
-    re.compile(r"^(?P<label>\S+\s+Abschnitt)\b.*$"),                          # de: Achtzehnter Abschnitt - ...
+    # de: "Achtzehnter Abschnitt - ...", "Abschnitt 2 - Sorgfaltspflichten"; not a wrapped line that
+    # starts "diesem Abschnitt festgelegten ..." (LkSG) or "oder Abschnitt 5 ..." (ProstSchG).
+    re.compile(r"^(?P<label>[A-ZÄÖÜ][a-zäöüß]+s?ter\s+Abschnitt)(?:\s*[-–—:.]\s+\S.*)?$"),
+    re.compile(r"^(?P<label>Abschnitt\s+\d+[a-z]?)(?:\s*[-–—:.]\s+\S.*)?$"),
     re.compile(r"^(?P<label>(?:PART|Part|Teil)\s+(?:[IVXLC]+|\d+|[A-Z][a-z]+))\b.*$"),
 ]
 
@@ -112,15 +115,26 @@ def _heading_marks(lines) -> list[_Mark]:
     for i, (offset, line, prev_blank) in enumerate(lines):
         stripped = line.strip()
         m = HEADING_RE.match(stripped)
-        if m:
+        if m and _is_title(m.group("title")):
             marks.append(_Mark(offset, "heading", _tidy(m.group("title"))))
             continue
         next_blank = i + 1 >= len(lines) or not lines[i + 1][1].strip()
         if (prev_blank and next_blank and 3 <= len(stripped) <= MAX_HEADING_CHARS
                 and stripped[0].isupper() and stripped[-1] not in ".,;:!?)\"”"
-                and len(stripped.split()) <= 12 and not stripped.startswith(("•", "-", "*"))):
+                and len(stripped.split()) <= 12 and not stripped.startswith(("•", "-", "*"))
+                and _is_title(stripped)):
             marks.append(_Mark(offset, "heading", _tidy(stripped.strip("*_ "))))
     return marks
+
+
+def _is_title(text: str) -> bool:
+    """A heading starts with a capital or a number and is mostly letters: a PDF table row such as
+    "# of Situations % of Situations" or "% # % # %" (Polaris 2021 hotline report) is not."""
+    text = text.strip(" *_")
+    chars = [ch for ch in text if not ch.isspace()]
+    letters = sum(ch.isalpha() for ch in chars)
+    return bool(text) and (text[0].isupper() or text[0].isdigit()) and letters >= 0.6 * len(chars) \
+        and "%" not in text
 
 
 def _paragraph_marks(lines) -> list[_Mark]:

@@ -7,6 +7,7 @@ treaties, PDFs, the strategic plans) with the real model, FAISS and SQLite. Test
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from pathlib import Path
 
@@ -84,7 +85,10 @@ def session_settings(tmp_path_factory, session_corpus):
     from index.builder import ingest_paths
 
     settings = load_settings(home=tmp_path_factory.mktemp("session-home"))
-    summary = ingest_paths(settings, [session_corpus])
+    prebuilt = os.environ.get("THB_TEST_SESSION_HOME")  # a home already ingested from SESSION_FILES
+    if prebuilt:  # (on a loaded machine the build takes most of a test run); copied, never written
+        shutil.copytree(prebuilt, settings.home, dirs_exist_ok=True)
+    summary = ingest_paths(settings, [session_corpus])  # with a prebuilt home: same bytes, no re-embedding
     assert not summary.failed, summary.failed
     return settings
 

@@ -134,7 +134,7 @@ def test_index_built_with_another_model_is_refused(tmp_path):
 def test_bundled_corpus_ingests_and_answers(tmp_path):
     settings = load_settings()
     summary = ingest_paths(settings, [BUNDLED_CORPUS / "documents"])
-    assert (summary.added, summary.failed) == (2, [])
+    assert (summary.added, summary.failed) == (12, [])
     hit = Searcher(settings).search("Which Baltic Sea states see as much labour exploitation as sexual exploitation?").hits[0]
     assert hit.doc_path == "taskforce/cbss-tf-thb-strategic-plan-2020-2025.txt"
 

@@ -80,3 +80,35 @@ def test_running_lines_that_appear_on_few_pages_are_kept():
     pages = ("Title page\nbody one", "Report\nbody two", "Report\nbody three", "Other\nbody four",
              "Annex\nbody five", "Foot\nbody six")
     assert drop_running_lines(pages) == pages
+
+
+def _units_of(rel: str, short: str = "X", with_text: bool = False):
+    from pathlib import Path
+
+    from ingest.readers import read_document
+
+    path = Path(require_shared_corpus()) / rel
+    raw = read_document(path, path.read_bytes())
+    text, _ = join_pages(clean_pages(raw.pages, paged=raw.paged))
+    units = find_units(text, short_title=short)
+    return (units, text) if with_text else units
+
+
+def test_wrapped_lines_naming_an_abschnitt_are_not_chapter_labels():
+    """LkSG line 303 "diesem Abschnitt festgelegten ..." and ProstSchG "oder Abschnitt 5 ..." were
+    chapter labels: the passage they start is cited by its § now."""
+    units, text = _units_of("legislation/de-lksg-lieferkettensorgfaltspflichtengesetz.txt", "LkSG", with_text=True)
+    prost = [u.label for u in _units_of("legislation/de-prostschg-prostituiertenschutzgesetz.txt", "ProstSchG")]
+    assert not [u.label for u in units if "diesem Abschnitt" in u.label] + [l for l in prost if "oder Abschnitt" in l]
+    at = text.index("diesem Abschnitt festgelegten")
+    holder = next(u for u in units if u.start <= at < u.end)
+    assert holder.label.startswith("LkSG § "), holder.label
+    stgb = [u.label for u in _units_of("legislation/de-stgb-strafgesetzbuch.txt", "StGB")]
+    assert "StGB § 232 Menschenhandel" in stgb
+
+
+def test_pdf_table_rows_are_not_headings_in_the_polaris_hotline_report():
+    """Polaris 2021: table rows "% # % # %" and "# of Situations % of Situations" became section labels."""
+    labels = [u.label for u in _units_of("pdf/polaris-2021-hotline-data-analysis.pdf", "")]
+    assert not [l for l in labels if "%" in l or l.startswith("of ")], labels
+    assert labels, "the report still has its real headings"

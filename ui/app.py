@@ -15,12 +15,16 @@ from fastapi import Request  # module level: route signatures are resolved from 
 from ingest.errors import ThbError
 from ui import app_basket as basket_ops
 from ui import app_docs as docs
+from ui import app_labels
 from ui import app_render as render
+from ui import app_results as results
+from ui import app_state
+from ui.app_labels import plural
+from ui.app_url import filter_values_of, form_from_url, url_query
 
 log = logging.getLogger(__name__)
 
-SEARCH_TOP_K = 10
-COMPARE_TOP_K = 50
+CANDIDATES = 50  # one search fetches this many: the list's pages, the overview and the heatmap share them
 SEARCH_CONCURRENCY = 4
 QUEUE_MAX_SIZE = 64
 FAILED = "Something went wrong; the details are in the server log. Try again, or change the search."
@@ -38,7 +42,7 @@ def priority_labels(settings) -> dict[str, str]:
 def parse_filters(countries, doc_types, languages, year_from, year_to, priorities):
     from search.hits import Filters
 
-    as_year = lambda v: int(v) if v not in (None, "") and int(v) > 0 else None  # noqa: E731
+    as_year = lambda v: int(str(v).strip()) if str(v or "").strip().isdigit() and int(str(v).strip()) > 0 else None  # noqa: E731
     return Filters(countries=tuple(countries or ()), doc_types=tuple(doc_types or ()),
                    languages=tuple(languages or ()), year_from=as_year(year_from), year_to=as_year(year_to),
                    priorities=tuple(priorities or ()))
@@ -77,59 +81,124 @@ class Handlers:
             log.exception("search failed")
             return None, FAILED
 
-    def search(self, query, *filter_values):
-        """Ask tab: hits grouped by priority, answering sentences marked, a status line."""
-        return self._search(query, filter_values)
+    # Ask: one search of CANDIDATES passages feeds the list, its pages, the overview and the heatmap.
 
-    def _search(self, query, filter_values):
-        """Grouped results, a status line, the pin choices and the hits."""
+    def search(self, query, *values, request=None):
+        """Ask tab: (results, status, hits, view, more button, heatmap, cell view, url)."""
+        *filter_values, basket, grouped = values
+        view = dict(results.DEFAULT_VIEW, grouped=bool(grouped))
+        return self._search(query, filter_values, basket, view)
+
+    def _search(self, query, filter_values, basket, view, note: str = "", top_k: int = 0):
         import gradio as gr
 
         started = time.perf_counter()
-        result, error = self._run(query, parse_filters(*filter_values), SEARCH_TOP_K)
+        top_k = top_k or CANDIDATES
+        result, error = self._run(query, parse_filters(*filter_values), top_k)
+        url = url_query(query, filter_values, view)
         if result is None or not result.hits:
             text = error or (result.message if result else FAILED)
-            return render.message_html(text), "", gr.update(choices=[], value=[]), []
-        groups = render.group_hits(result.hits, self.settings.taxonomy)
-        status = f"{len(result.hits)} passages in {time.perf_counter() - started:.2f} s"
-        pins = [(f"{h.rank}. {render.citation_of(h)[:80]}", h.chunk_id) for h in result.hits]
-        return render.results_html(groups), status, gr.update(choices=pins, value=[]), list(result.hits)
+            return (render.message_html(text), "", [], view, gr.update(visible=False),
+                    results.heatmap_html([], self.labels, ""), "", url)
+        hits = list(result.hits)
+        self._read_page_labels(hits)
+        view = dict(view, k=top_k)
+        status = f"{plural(len(hits), 'passage')} in {time.perf_counter() - started:.2f} s"
+        return (results.results_view_html(hits, view, self.labels, pinned=pinned_ids(basket), note=note), status,
+                hits, view, self._more_button(hits, view), results.heatmap_html(hits, self.labels, query or ""),
+                "", url)
 
-    def compare(self, query, *filter_values):
-        """Compare tab: country x priority heatmap over a larger k, and the cell choices."""
+    def _read_page_labels(self, hits) -> None:
+        """Printed page labels of the PDFs among the hits (read once per document)."""
+        from ui.app_pdf import PAGE_LABELS, remember_labels
+
+        for doc_id in {h.doc_id for h in hits if h.page and h.doc_id not in PAGE_LABELS}:
+            remember_labels(doc_id, docs.source_file(self.settings, doc_id))
+
+    def _more_button(self, hits, view):
         import gradio as gr
 
-        values = list(filter_values)
-        values[0], values[5] = (), ()  # the matrix spans all countries and priorities
-        result, _error = self._run(query, parse_filters(*values), COMPARE_TOP_K)
-        hits = list(result.hits) if result else []
-        if not hits:
-            return None, gr.update(choices=[], value=None), gr.update(choices=[], value=None), []
-        countries, prios, _ = render.country_matrix(hits, self.labels)
-        prio_choices = [(self.labels.get(p, "Other" if p == render.OTHER_ID else p), p) for p in prios]
-        return (render.heatmap_figure(hits, self.labels, query or ""),
-                gr.update(choices=countries, value=countries[0]),
-                gr.update(choices=prio_choices, value=prios[0]), hits)
+        shown, matching = results.visible_hits(hits, view)
+        more = len(shown) < matching or (len(hits) >= view.get("k", CANDIDATES) and not view.get("focus"))
+        return gr.update(visible=more)
 
-    def cell(self, hits, country, priority_id):
-        chosen = [h for h in hits or [] if country and priority_id and render.in_cell(h, country, priority_id)]
-        if not chosen:
-            return render.message_html("Pick a country and a priority that have hits (run a search first).")
-        label = self.labels.get(priority_id, "Other" if priority_id == render.OTHER_ID else priority_id)
-        return render.results_html([render.HitGroup(priority_id, f"{country} × {label}", tuple(chosen))])
+    def more(self, query, *values):
+        """The next PAGE_SIZE passages; a deeper search when the candidates run out."""
+        *filter_values, hits, view, basket = values
+        view = dict(view or results.DEFAULT_VIEW, page=int((view or {}).get("page", 1)) + 1)
+        needed = view["page"] * results.PAGE_SIZE
+        if hits and needed > len(hits) and len(hits) >= view.get("k", CANDIDATES) and not view.get("focus"):
+            return self._search(query, filter_values, basket, view, top_k=needed + CANDIDATES)
+        return self._view(hits, view, basket, query, filter_values)
 
-    def pin(self, basket, hits, chosen, query):
+    def _view(self, hits, view, basket, query, filter_values):
         import gradio as gr
 
-        items = [basket_ops.basket_item(h, query or "", self.labels) for h in hits or [] if h.chunk_id in (chosen or [])]
-        basket = basket_ops.pin(basket, items)
-        return basket, basket_ops.basket_html(basket), gr.update(choices=basket_ops.choices(basket), value=None), \
-            f"{len(basket['items'])} passages in the basket"
+        return (results.results_view_html(hits or [], view, self.labels, pinned=pinned_ids(basket)), gr.update(),
+                hits, view, self._more_button(hits or [], view), gr.update(), gr.update(),
+                url_query(query, filter_values, view))
 
-    def move(self, basket, chunk_id, step):
+    def regroup(self, grouped, query, *values):
+        *filter_values, hits, view, basket = values
+        return self._view(hits, dict(view or results.DEFAULT_VIEW, grouped=bool(grouped)), basket, query, filter_values)
+
+    def ask_action(self, query, *values, evt=None, request=None):
+        """A click in the result list: toggle a priority of the overview, or pin a card."""
+        import gradio as gr
+
+        *filter_values, hits, view, basket = values
+        action = str(getattr(evt, "action", "") or "")
+        kind, _, arg = action.partition(":")
+        view = dict(view or results.DEFAULT_VIEW)
+        note = gr.update()
+        if kind == "prio":
+            view.update(focus="" if view.get("focus") == arg else arg, page=1)
+        elif kind == "pin":
+            basket, note = self._pin(basket, hits, arg, query, request)
+        out = self._view(hits, view, basket, query, filter_values)
+        return (*out, basket, *self._basket_views(basket), note)
+
+    def _pin(self, basket, hits, chunk_id, query, request):
+        chosen = [basket_ops.basket_item(h, query or "", self.labels) for h in hits or [] if h.chunk_id == chunk_id]
+        basket = basket_ops.pin(basket, chosen)
+        app_state.store_basket(self.settings, app_state.user_of(request), basket)
+        return basket, f"{plural(len(basket['items']), 'passage')} in the basket"
+
+    def _basket_views(self, basket):
+        import gradio as gr
+
+        basket = basket or basket_ops.EMPTY_BASKET
+        return basket_ops.basket_html(basket), gr.update(choices=basket_ops.choices(basket), value=None)
+
+    # Compare: the heatmap over the search's own candidates; a cell click lists its passages.
+
+    def heat_click(self, hits, basket, query, evt=None, request=None):
+        import gradio as gr
+
+        kind, _, arg = str(getattr(evt, "action", "") or "").partition(":")
+        if kind != "cell" or "|" not in arg:
+            return gr.update(), gr.update()
+        country, priority_id = arg.split("|", 1)
+        return (results.heatmap_html(hits or [], self.labels, query or "", (country, priority_id)),
+                results.cell_html(hits or [], self.labels, country, priority_id, pinned_ids(basket)))
+
+    def cell_action(self, hits, basket, query, evt=None, request=None):
+        """A pin button in the cell's passages."""
+        import gradio as gr
+
+        kind, _, arg = str(getattr(evt, "action", "") or "").partition(":")
+        if kind != "pin":
+            return (gr.update(),) * 4
+        basket, note = self._pin(basket, hits, arg, query, request)
+        return (basket, *self._basket_views(basket), note)
+
+    # Basket
+
+    def move(self, basket, chunk_id, step, request=None):
         import gradio as gr
 
         basket = basket_ops.move(basket or basket_ops.EMPTY_BASKET, chunk_id, step)
+        app_state.store_basket(self.settings, app_state.user_of(request), basket)
         value = chunk_id if step and any(i["chunk_id"] == chunk_id for i in basket["items"]) else None
         return basket, basket_ops.basket_html(basket), gr.update(choices=basket_ops.choices(basket), value=value)
 
@@ -139,40 +208,114 @@ class Handlers:
             return None, "Pin some passages first."
         folder = self.settings.home / "exports"
         path = basket_ops.write_docx(basket, folder) if kind == "docx" else basket_ops.write_markdown(basket, folder)
-        return str(path), f"Exported {len(basket['items'])} passages to {path.name}"
+        return str(path), f"Exported {plural(len(basket['items']), 'passage')} to {path.name}"
 
-    def save_search(self, name, query, *filter_values):
+    # Saved searches (server-side, per user)
+
+    def save_search(self, name, query, *filter_values, request=None):
         import gradio as gr
 
         name = " ".join((name or "").split()) or " ".join((query or "").split())[:60]
         if not name or not (query or "").strip():
             return gr.update(), "Type a question and a name before saving."
-        saved = basket_ops.save_search(self.settings, name, query, filters_dict(*filter_values))
-        return gr.update(choices=sorted(saved), value=name), f"Saved “{name}”."
+        user = app_state.user_of(request)
+        app_state.save_search(self.settings, user, name, query, filters_dict(*filter_values))
+        return gr.update(choices=list(app_state.saved_searches(self.settings, user)), value=name), f"Saved “{name}”."
 
-    def open_saved(self, name):
-        """Fill the form from a saved search; its results flag documents added since last opened."""
+    def open_saved(self, name, basket, grouped, request=None):
+        """Fill the form from a saved search; the note says which passages come from newer documents."""
         import gradio as gr
 
-        entry = basket_ops.load_saved(self.settings).get(name or "")
+        user = app_state.user_of(request)
+        entry = app_state.saved_searches(self.settings, user).get(name or "")
         if not entry:
-            return (gr.update(),) * 7 + (render.message_html("Choose a saved search."), "", gr.update(), [])
-        since = basket_ops.mark_opened(self.settings, name)
-        f = entry["filters"]
-        values = (f.get("countries"), f.get("doc_types"), f.get("languages"), f.get("year_from"),
-                  f.get("year_to"), f.get("priorities"))
-        html, status, pins, hits = self.search(entry["query"], *values)
+            return (gr.update(),) * 7 + (render.message_html("Choose a saved search."),) + (gr.update(),) * 7
+        since = app_state.mark_opened(self.settings, user, name)
+        values = filter_values_of(entry["filters"])
         new_ids = docs.docs_added_since(self.settings, since)
-        fresh = [h for h in hits if h.doc_id in new_ids]
+        out = self._search(entry["query"], values, basket, dict(results.DEFAULT_VIEW, grouped=bool(grouped)))
+        fresh = [h for h in out[2] if h.doc_id in new_ids]
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(since))
-        if fresh:
-            note = render.results_html([render.HitGroup("new", f"New since {when}", tuple(fresh))], new_doc_ids=new_ids)
-        else:
-            note = render.message_html(f"No new documents answer this search since {when}.")
-        return (entry["query"], *values, note + html, status, pins, hits)
+        note = (f"{plural(len(fresh), 'passage')} below come from documents added since you last opened "
+                f"this search ({when})." if fresh else f"No new documents answer this search since {when}.")
+        if out[2]:
+            out = (results.results_view_html(out[2], out[3], self.labels, pinned=pinned_ids(basket), note=note),
+                   *out[1:])
+        return (entry["query"], *values, *out)
+
+    # Page load: everything read fresh, and the search of the URL run.
+
+    def on_load(self, request=None):
+        """Fresh choices, saved searches, basket, documents, index line; the URL's search run."""
+        import gradio as gr
+
+        try:
+            self.searcher.refresh()
+        except Exception:
+            log.warning("refresh on page load failed", exc_info=True)
+        user = app_state.user_of(request)
+        basket = app_state.load_basket(self.settings, user)
+        params = dict(getattr(request, "query_params", None) or {}) if request is not None else {}
+        form = form_from_url(params)
+        linked = bool(form["query"].strip())  # a link sets the form; a plain load leaves what the user typed
+        choice_updates = self.choice_updates(form if linked else None)
+        saved = gr.update(choices=list(app_state.saved_searches(self.settings, user)), value=None)
+        view = dict(results.DEFAULT_VIEW, grouped=form["grouped"], focus=form["focus"], page=form["page"])
+        if form["query"].strip():
+            out = self._search(form["query"], form["values"], basket, view)
+            if form["page"] > 1 and out[2]:
+                out = self._search(form["query"], form["values"], basket, view, top_k=max(CANDIDATES, form["page"] * 10))
+        else:  # leave the Ask view alone: a search started before the load answered stands
+            out = (gr.update(),) * 8
+        years = docs.filter_choices(self.settings)
+        value = lambda v: {"value": v} if linked else {}  # noqa: E731
+        return (form["query"] if linked else gr.update(), *choice_updates,
+                gr.update(label=f"Year from (earliest {years.year_min})", **value(form["values"][3] or "")),
+                gr.update(label=f"Year to (latest {years.year_max})", **value(form["values"][4] or "")),
+                gr.update(**value(form["grouped"])), *out, saved, basket, *self._basket_views(basket),
+                *self.documents(), index_line(self))
+
+    def choice_updates(self, form=None):
+        import gradio as gr
+
+        choices = docs.filter_choices(self.settings)
+        values = (form or {}).get("values") or ((), (), (), None, None, ())
+        value = lambda i: {"value": list(values[i])} if form else {}  # noqa: E731  (none: keep the user's)
+        prios = [(self.labels.get(p, p), p) for p in choices.priorities] or [(v, k) for k, v in self.labels.items()]
+        return (gr.update(choices=app_labels.choices(choices.countries, app_labels.country_label), **value(0)),
+                gr.update(choices=app_labels.choices(choices.doc_types, app_labels.doc_type_label), **value(1)),
+                gr.update(choices=app_labels.choices(choices.languages, app_labels.language_label), **value(2)),
+                gr.update(choices=prios, **value(5)))
 
     def documents(self):
-        return docs.document_rows(self.settings), docs.failure_rows(self.settings)
+        """Both tables, read now, with their counts in their labels."""
+        import gradio as gr
+
+        rows, fails = docs.document_rows(self.settings), docs.failure_rows(self.settings)
+        return (gr.update(value=rows, label=f"Documents in the index: {plural(len(rows), 'document')}, "
+                                            f"{plural(sum(r[6] for r in rows), 'passage')}"),
+                gr.update(value=fails, label=f"Documents that could not be read: {len(fails)}"))
+
+    def document_action(self, kind: str, target: str) -> str:
+        """Delete or re-ingest a document, or remove a failed file; a one-line outcome."""
+        try:
+            if kind == "delete":
+                message = docs.delete_document(self.settings, target)
+            elif kind == "reingest":
+                message = docs.reingest_document(self.settings, target)
+            else:
+                message = docs.remove_failed(self.settings, target)
+            self.searcher.refresh()
+            return message
+        except ThbError as exc:
+            return f"Not done: {exc}"
+        except Exception:
+            log.exception("document action %s failed", kind)
+            return FAILED
+
+    def after_ingest(self):
+        """Everything an ingest changes: choices, documents, the index line."""
+        return (*self.choice_updates(), *self.documents(), index_line(self))
 
     def upload(self, file, title, doc_type, country, language, year, progress=None):
         """Save, ingest (one at a time), refresh the searcher; a one-line outcome."""
@@ -197,6 +340,20 @@ class Handlers:
             return "Not added: " + "; ".join(failed)
         return f"Added {target.name}: it is searchable now. ({summary.line()})"
 
+
+def pinned_ids(basket) -> frozenset:
+    return frozenset(i["chunk_id"] for i in (basket or basket_ops.EMPTY_BASKET)["items"])
+
+
+def index_line(h) -> str:
+    n_docs = len(docs.document_rows(h.settings))
+    return f"{plural(h.searcher.size, 'passage')} indexed from {plural(n_docs, 'document')}."
+
+
+def docs_hint(h) -> str:
+    if h.searcher.size == 0:
+        return render.message_html("The index is empty: add documents on the Documents tab, then ask a question.")
+    return render.message_html(f"{plural(h.searcher.size, 'passage')} indexed. Ask a question to search them.")
 
 
 def build_app(settings, searcher=None):

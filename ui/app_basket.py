@@ -1,22 +1,22 @@
-"""The briefing basket (pinned passages, exported as Markdown or DOCX) and saved searches."""
+"""The briefing basket: pinned passages, reordered, exported as Markdown or DOCX (stored per user by ui.app_state)."""
 from __future__ import annotations
 
-import json
 import time
 from html import escape
 from pathlib import Path
 
 from ui.app_render import citation_of
+from ui.app_results import hit_priorities
 
 EMPTY_BASKET = {"items": [], "queries": []}
 
 
 def basket_item(hit, query: str, labels: dict[str, str]) -> dict:
     """A pinned hit as plain data (gr.State must hold JSON-like values)."""
-    prio = hit.priorities[0] if hit.priorities else ""
+    prio = next(iter(hit_priorities(hit)), "")
     return {"chunk_id": hit.chunk_id, "doc_id": hit.doc_id, "title": hit.title, "citation": citation_of(hit),
             "text": " ".join(hit.text.split()), "highlights": [h.text for h in hit.highlights],
-            "priority": labels.get(prio, prio) if prio else "Other", "country": hit.country,
+            "priority": labels.get(prio, prio) if prio else "No thematic priority", "country": hit.country,
             "year": hit.year, "doc_type": hit.doc_type, "query": query}
 
 
@@ -53,7 +53,7 @@ def choices(basket: dict) -> list[tuple[str, str]]:
 
 def basket_html(basket: dict) -> str:
     if not basket["items"]:
-        return '<div class="thb-msg">The basket is empty: tick hits on the Ask tab and press “Pin”.</div>'
+        return '<div class="thb-msg">The basket is empty: press “+ Pin” on a passage of the Ask or Compare tab.</div>'
     rows = "".join(f"<li><b>{escape(it['citation'])}</b> <span class='thb-tag'>{escape(it['priority'])}</span>"
                    f"<div class='thb-passage'>{escape(it['text'][:300])}{'…' if len(it['text']) > 300 else ''}"
                    f"</div></li>" for it in basket["items"])
@@ -61,25 +61,47 @@ def basket_html(basket: dict) -> str:
     return f"<ol class='thb-basket'>{rows}</ol><p><b>Queries used</b></p><ul>{queries}</ul>"
 
 
-def _grouped(basket: dict) -> dict[str, list[dict]]:
-    groups: dict[str, list[dict]] = {}
-    for it in basket["items"]:
-        groups.setdefault(it["priority"], []).append(it)
-    return groups
+def full_citation(it: dict) -> str:
+    """Title, section, page; then country, document type and year: enough to find it again."""
+    from ui.app_labels import country_label, doc_type_label
+
+    tail = ", ".join(x for x in (country_label(it["country"]) if it.get("country") else "",
+                                 doc_type_label(it.get("doc_type", "")), str(it.get("year") or "")) if x)
+    return f"{it['citation']} ({tail})" if tail else it["citation"]
+
+
+def answer_runs(it: dict) -> list[tuple[str, bool]]:
+    """The passage as (text, is_answering_sentence) runs, the highlighted sentences marked."""
+    text, runs, pos = it["text"], [], 0
+    spans = []
+    for sentence in it.get("highlights", []):
+        flat = " ".join(sentence.split())
+        at = text.find(flat) if flat else -1
+        if at >= 0:
+            spans.append((at, at + len(flat)))
+    for start, end in sorted(spans):
+        if start < pos:
+            continue
+        runs += [(text[pos:start], False), (text[start:end], True)]
+        pos = end
+    runs.append((text[pos:], False))
+    return [(t, b) for t, b in runs if t]
 
 
 def _quote(it: dict) -> str:
-    return it["text"]
+    return "".join(f"**{t.strip()}**{' ' if t.endswith(' ') else ''}" if bold else t for t, bold in answer_runs(it))
+
+
+def _header(basket: dict) -> list[str]:
+    return [f"Prepared {time.strftime('%Y-%m-%d')} with thb-research; passages in the order chosen, answering "
+            "sentences in bold.", "", "## Queries used", ""] + [f"- {q}" for q in basket["queries"]] + [""]
 
 
 def to_markdown(basket: dict) -> str:
-    lines = ["# Briefing", ""]
-    for label, items in _grouped(basket).items():
-        lines += [f"## {label}", ""]
-        for it in items:
-            lines += [f"> {_quote(it)}", ">", f"> — {it['citation']}"
-                      + (f" ({it['country']}, {it['year']})" if it["year"] else f" ({it['country']})"), ""]
-    lines += ["## Queries used", ""] + [f"- {q}" for q in basket["queries"]] + [""]
+    lines = ["# Briefing", ""] + _header(basket) + ["## Passages", ""]
+    for n, it in enumerate(basket["items"], start=1):
+        lines += [f"### {n}. {it['citation']}", "", f"*{it['priority']}*", "", f"> {_quote(it)}", ">",
+                  f"> — {full_citation(it)}", ""]
     return "\n".join(lines)
 
 
@@ -95,55 +117,19 @@ def write_docx(basket: dict, folder: Path) -> Path:
 
     doc = Document()
     doc.add_heading("Briefing", level=0)
-    for label, items in _grouped(basket).items():
-        doc.add_heading(label, level=1)
-        for it in items:
-            doc.add_paragraph(_quote(it), style="Quote")
-            suffix = f" ({it['country']}, {it['year']})" if it["year"] else f" ({it['country']})"
-            doc.add_paragraph(f"— {it['citation']}{suffix}")
+    doc.add_paragraph(_header(basket)[0])
     doc.add_heading("Queries used", level=1)
     for q in basket["queries"]:
         doc.add_paragraph(q, style="List Bullet")
+    doc.add_heading("Passages", level=1)
+    for n, it in enumerate(basket["items"], start=1):
+        doc.add_heading(f"{n}. {it['citation']}", level=2)
+        doc.add_paragraph(it["priority"]).runs[0].italic = True
+        quote = doc.add_paragraph(style="Quote")
+        for text, bold in answer_runs(it):
+            quote.add_run(text).bold = bold
+        doc.add_paragraph(f"— {full_citation(it)}")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"briefing-{time.strftime('%Y%m%d-%H%M%S')}.docx"
     doc.save(path)
     return path
-
-
-# Saved searches: {name: {"query", "filters": {...}, "saved_at", "last_opened"}} in one JSON file.
-
-def saved_path(settings) -> Path:
-    return settings.home / "saved_searches.json"
-
-
-def load_saved(settings) -> dict:
-    try:
-        return json.loads(saved_path(settings).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def save_search(settings, name: str, query: str, filters: dict) -> dict:
-    saved = load_saved(settings)
-    now = time.time()
-    saved[name] = {"query": query, "filters": filters, "saved_at": now, "last_opened": now}
-    _write_saved(settings, saved)
-    return saved
-
-
-def mark_opened(settings, name: str) -> float:
-    """Record that a saved search was opened; returns when it was last opened before."""
-    saved = load_saved(settings)
-    previous = saved.get(name, {}).get("last_opened", 0.0)
-    if name in saved:
-        saved[name]["last_opened"] = time.time()
-        _write_saved(settings, saved)
-    return previous
-
-
-def _write_saved(settings, saved: dict) -> None:
-    path = saved_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(saved, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)

@@ -25,6 +25,7 @@ MANIFEST_FIELDS = ("path", "title", "doc_type", "issuer", "country", "language",
                    "source", "license", "notes")
 DOC_ID_RE = re.compile(r"^[0-9a-f]{8,64}$")
 CONTEXT_CHARS = 4000
+ID_CHARS = 10  # of a document id in the table: enough to tell 24-hex-digit ids apart
 
 
 class UploadRejected(ThbError):
@@ -75,18 +76,120 @@ def filter_choices(settings) -> FilterChoices:
 
 
 def document_rows(settings) -> list[list]:
-    """Every document with metadata and chunk count, newest first."""
+    """Every document, readable: title, type, country, language, year, pages ("-" for text
+    files), passages, file, added, id; newest first."""
+    from ui.app_labels import country_label, doc_type_label, language_label
+
     conn = connect_ro(settings)
     if conn is None:
         return []
     try:
-        return [list(r) for r in conn.execute(
-            "SELECT d.title, d.doc_type, d.country, d.language, d.year, d.n_pages, "
+        rows = conn.execute(
+            "SELECT d.doc_id, d.title, d.doc_type, d.country, d.language, d.year, d.n_pages, "
             "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), "
             "(SELECT GROUP_CONCAT(p.doc_path, '; ') FROM paths p WHERE p.doc_id = d.doc_id), "
-            "datetime(d.added_at, 'unixepoch') FROM documents d ORDER BY d.added_at DESC, d.title")]
+            "datetime(d.added_at, 'unixepoch') FROM documents d ORDER BY d.added_at DESC, d.title").fetchall()
     finally:
         conn.close()
+    out = []
+    for r in rows:
+        paths = r[8] or ""
+        pages = r[6] if paths.lower().split("; ")[0].endswith(".pdf") else "-"
+        out.append([r[1], doc_type_label(r[2]), country_label(r[3]) if r[3] else "-", language_label(r[4]),
+                    r[5] or "-", pages, r[7], paths, (r[9] or "")[:16], r[0][:ID_CHARS]])
+    return out
+
+
+def resolve_doc_id(settings, prefix: str) -> str:
+    """The full id of the one document whose id starts with `prefix` (the table shows ID_CHARS)."""
+    conn = connect_ro(settings)
+    if conn is None or not re.fullmatch(r"[0-9a-f]{6,64}", prefix or ""):
+        return ""
+    try:
+        ids = [r[0] for r in conn.execute("SELECT doc_id FROM documents WHERE substr(doc_id, 1, ?) = ?",
+                                          (len(prefix), prefix))]
+    finally:
+        conn.close()
+    return ids[0] if len(ids) == 1 else ""
+
+
+def doc_paths(settings, doc_id: str) -> list[tuple[Path, Path]]:
+    """(root, source file) of each path the document was ingested from."""
+    conn = connect_ro(settings)
+    if conn is None or not DOC_ID_RE.match(doc_id or ""):
+        return []
+    try:
+        return [(Path(r[0]), Path(r[1])) for r in conn.execute(
+            "SELECT root, source_path FROM paths WHERE doc_id = ?", (doc_id,))]
+    finally:
+        conn.close()
+
+
+def is_upload(settings, path: Path) -> bool:
+    return Path(path).resolve().parent == Path(settings.uploads_dir).resolve()
+
+
+def delete_upload_file(settings, path: Path) -> None:
+    """Remove an uploaded file and its manifest row (only inside uploads/)."""
+    path = Path(path)
+    if not is_upload(settings, path):
+        return
+    path.unlink(missing_ok=True)
+    manifest = Path(settings.uploads_dir) / "manifest.tsv"
+    if manifest.is_file():
+        with manifest.open(encoding="utf-8", newline="") as fh:
+            rows = [r for r in csv.DictReader(fh, delimiter="\t") if r.get("path") != path.name]
+        with manifest.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=MANIFEST_FIELDS, delimiter="\t", extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def delete_document(settings, doc_id: str) -> str:
+    """Out of the index, and out of uploads/ when it was uploaded; a one-line outcome."""
+    from index.removal import remove_documents
+
+    doc_id = resolve_doc_id(settings, doc_id)
+    paths = doc_paths(settings, doc_id)
+    if not paths:
+        return "Choose a document in the table first."
+    if not remove_documents(settings, [doc_id], wait_s=120):
+        return "That document is no longer in the index."
+    for _root, source in paths:
+        delete_upload_file(settings, source)
+    uploaded = any(is_upload(settings, s) for _r, s in paths)
+    return f"Deleted {paths[0][1].name} from the index{' and from the uploads' if uploaded else ''}."
+
+
+def reingest_document(settings, doc_id: str) -> str:
+    """Read the document's file again (from the folder it was ingested from, with its manifest)."""
+    from index.builder import ingest_paths
+    from index.removal import remove_documents
+
+    doc_id = resolve_doc_id(settings, doc_id)
+    paths = doc_paths(settings, doc_id)
+    if not paths:
+        return "Choose a document in the table first."
+    root, source = paths[0]
+    if not source.is_file():
+        return f"Not re-ingested: {source} is gone; delete the document instead."
+    remove_documents(settings, [doc_id], wait_s=120)
+    summary = ingest_paths(settings, [root], wait_s=120)
+    failed = [r for p, r in summary.failed if Path(p) == source]
+    return f"Not re-ingested: {source.name}: {failed[0]}" if failed else f"Re-ingested {source.name}. ({summary.line()})"
+
+
+def remove_failed(settings, doc_path: str) -> str:
+    """Forget a failed file; an uploaded one is deleted from uploads/ as well."""
+    from index.removal import forget_failures
+
+    if not doc_path:
+        return "Choose a failed file in the table first."
+    path = Path(doc_path)
+    uploaded = is_upload(settings, path)
+    delete_upload_file(settings, path)
+    forget_failures(settings, [doc_path], wait_s=120)
+    return f"Removed {path.name}{' from the uploads' if uploaded else ''} and from the failure list."
 
 
 def failure_rows(settings) -> list[list]:
@@ -164,7 +267,10 @@ def _view_page(doc, chunk, source_path: str, section_span, span=None) -> str:
         starts = json.loads(doc["page_starts"] or "[0]") + [len(text)]
         lo, hi = starts[page - 1], starts[min(page, len(starts) - 1)]
         lo, hi = min(lo, start), max(hi, end)
-        where = f"page {page} of {doc['n_pages']}"
+        from ui.app_pdf import page_citation, remember_labels
+
+        labels = remember_labels(doc["doc_id"], Path(source_path))
+        where = f"{page_citation(page, None, labels)} of {doc['n_pages']} PDF pages"
     else:
         lo, hi = section_span if section_span and section_span[0] is not None else (start, end)
         lo, hi = max(0, min(lo, start - 1500)), min(len(text), max(hi, end + 1500))
@@ -178,18 +284,45 @@ def _view_page(doc, chunk, source_path: str, section_span, span=None) -> str:
             f"<b>{escape(str(where))}</b></p>")
     text_pane = f"<div class='thb-doc' id='text'>{'…' if lo > 0 else ''}{body}{'…' if hi < len(text) else ''}</div>"
     if is_pdf:
-        src = f"/doc/{escape(doc['doc_id'])}/file#page={page}"
-        main = (f"<div class='split'><div class='pdf'><p><a id='pdf-link' href='{src}' target='_blank'>Open PDF at "
-                f"page {page}</a></p><iframe id='pdf-frame' src='{src}' title='PDF'></iframe></div>{text_pane}</div>")
+        src = f"/doc/{escape(doc['doc_id'])}/file#page={page}&amp;zoom=page-width"
+        marked = page_image_html(source_path, page, text[max(start, lo):min(end, hi)])
+        main = (f"<div class='split'><div class='pdf'><p><a id='pdf-link' href='{src}' target='_blank'>Open the PDF at "
+                f"{escape(where.split(' of ')[0])}</a></p>{marked}</div>{text_pane}</div>"
+                f"<h2 class='meta'>The PDF</h2><iframe id='pdf-frame' src='{src}' title='PDF'></iframe>")
     else:
         main = text_pane
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{CSS}"
             "body{font-family:system-ui,sans-serif;margin:20px;color:#1f2328} h1{font-size:1.3em}"
-            ".meta{color:#57606a}.split{display:flex;gap:16px}.pdf{flex:1}.pdf iframe{width:100%;height:80vh;"
-            "border:1px solid #d0d7de}.thb-doc{flex:1;white-space:pre-wrap;line-height:1.5;max-height:85vh;"
+            ".meta{color:#57606a}.split{display:flex;gap:16px}.pdf{flex:1 1 55%;min-width:0}"
+            ".page-img{position:relative;border:1px solid #d0d7de}.page-img img{width:100%;display:block}"
+            ".page-img .box{position:absolute;background:rgba(255,213,0,.28);outline:2px solid #d4a000}"
+            "iframe{width:100%;height:80vh;"
+            "border:1px solid #d0d7de}.thb-doc{flex:1 1 45%;min-width:0;white-space:pre-wrap;line-height:1.5;max-height:85vh;"
             "overflow:auto;border:1px solid #d0d7de;padding:12px;font-size:0.92em}</style></head><body>"
-            f"{head}{main}<script>var m=document.querySelector('mark');if(m)m.scrollIntoView({{block:'center'}});"
+            f"{head}{main}<script>var t=document.getElementById('text'),m=t&&t.querySelector('mark');"
+            "if(m)t.scrollTop=m.offsetTop-t.offsetTop-t.clientHeight/4;"
             "</script></body></html>")
+
+
+def page_image_html(source_path: str, page: int, passage: str) -> str:
+    """The cited page as an image with the passage boxed; a note instead when it cannot be drawn."""
+    import base64
+
+    from ui.app_pdf import passage_boxes, render_page_png
+
+    path = Path(source_path)
+    try:
+        png = render_page_png(str(path), page, path.stat().st_mtime)
+        boxes, covered = passage_boxes(str(path), page, passage) if png else ([], 0.0)
+    except Exception:  # a page pypdf cannot position: the text pane still marks the passage
+        png, boxes, covered = None, [], 0.0
+    if not png:
+        return "<p class='meta'>No page image (poppler-utils' pdftoppm is not installed).</p>"
+    marks = "".join(f"<div class='box' style='left:{100 * l:.2f}%;top:{100 * t:.2f}%;width:{100 * w:.2f}%;"
+                    f"height:{100 * h:.2f}%'></div>" for l, t, w, h in boxes)
+    data = base64.b64encode(png).decode()
+    return (f"<div class='page-img' id='page-image' data-boxes='{len(boxes)}' data-covered='{covered:.3f}'>"
+            f"<img src='data:image/png;base64,{data}' alt='page {page}'>{marks}</div>")
 
 
 def safe_filename(name: str) -> str:

@@ -1,0 +1,73 @@
+"""Take documents out of the index, and forget recorded failures: one writer at a time, under
+the ingest lock, with the same atomic FAISS write and manifest as an ingest."""
+from __future__ import annotations
+
+import logging
+
+from filelock import Timeout
+
+from index import catalog, store, vectors
+from index.builder import _drop_path, _write_ml_vectors, lock_for
+from ingest.errors import IndexBusy
+from ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _locked(settings: Settings, wait_s: float):
+    lock = lock_for(settings, wait_s=wait_s)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexBusy(f"another ingest is running on {settings.index_dir} "
+                        f"(lock {lock.lock_file}); wait for it to finish") from None
+    return lock
+
+
+def remove_documents(settings: Settings, doc_ids: list[str], *, wait_s: float = 0.0) -> int:
+    """Drop documents (every path, chunk and vector of each) from the index; returns how many went."""
+    if not catalog.has_index(settings):
+        return 0
+    lock = _locked(settings, wait_s)
+    try:
+        manifest = catalog.read_manifest(settings.index_dir)
+        conn = store.connect(settings.index_dir / catalog.DB_NAME)
+        try:
+            removed_ids, gone = [], 0
+            with store.transaction(conn):
+                store.bump_generation(conn)
+                for doc_id in doc_ids:
+                    keys = conn.execute("SELECT root, doc_path FROM paths WHERE doc_id = ?", (doc_id,)).fetchall()
+                    for row in keys:
+                        removed_ids += _drop_path(conn, (row["root"], row["doc_path"]))
+                    gone += bool(keys)
+            index = catalog.load_vectors(settings, conn, manifest) if manifest else None
+            if index is not None:
+                vectors.remove_ids(index, removed_ids)
+            if index is None or index.ntotal != conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
+                index = catalog.vectors_from_store(settings, conn)
+            vectors.write_index_atomic(index, settings.index_dir / catalog.FAISS_NAME)
+            ml_info = _write_ml_vectors(settings, conn)
+            catalog.write_manifest(settings, conn, index_type="flat", multilingual=ml_info)
+        finally:
+            conn.close()
+    finally:
+        lock.release()
+    log.info("removed %d documents (%d chunks)", gone, len(removed_ids))
+    return gone
+
+
+def forget_failures(settings: Settings, doc_paths: list[str], *, wait_s: float = 0.0) -> int:
+    """Delete the recorded failures of these paths (a failed upload the user removed)."""
+    if not catalog.has_index(settings):
+        return 0
+    lock = _locked(settings, wait_s)
+    try:
+        conn = store.connect(settings.index_dir / catalog.DB_NAME)
+        try:
+            with store.transaction(conn):
+                return sum(conn.execute("DELETE FROM failures WHERE doc_path = ?", (p,)).rowcount for p in doc_paths)
+        finally:
+            conn.close()
+    finally:
+        lock.release()
