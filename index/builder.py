@@ -22,7 +22,7 @@ from ingest.chunking import Chunker
 from ingest.documents import Chunk, Document, embedding_text
 from ingest.errors import DiskFull, IndexBusy, ManifestError, UnreadableDocument
 from ingest.metadata import read_manifest
-from ingest.pipeline import SourceFile, discover, document_id, prepare_document
+from ingest.pipeline import SourceFile, check_follow_symlinks, discover, document_id, prepare_document
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
     catalog.check_compatible(manifest, settings)
     conn = store.connect(settings.index_dir / catalog.DB_NAME)
     try:
-        sources, problems = discover(paths)
+        sources, problems = discover(paths, follow_symlinks=check_follow_symlinks(settings.follow_symlinks))
         summary.failed.extend(problems)
         plan, vecs = _plan_and_embed(settings, conn, sources, summary, progress)
         ml_vecs, backfill = _multilingual_vectors(settings, conn, plan, progress)
@@ -426,7 +426,8 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
                 raise UnreadableDocument(source.path, f"file is {stat.st_size / 1048576:.1f} MB, over the "
                                          f"{settings.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
             known = conn.execute("SELECT doc_id, size, mtime FROM paths WHERE root=? AND doc_path=?", key).fetchone()
-            if known and known["size"] == stat.st_size and known["mtime"] == stat.st_mtime:
+            relabel = bool(known) and _metadata_changed(conn, known["doc_id"], meta)
+            if known and known["size"] == stat.st_size and known["mtime"] == stat.st_mtime and not relabel:
                 summary.unchanged += 1
                 continue
             data = source.path.read_bytes()
@@ -438,7 +439,8 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
                                          f"{settings.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
             doc_id = document_id(data)
             info = {"size": len(data), "mtime": stat.st_mtime}
-            if known and known["doc_id"] == doc_id:
+            relabel = relabel and known["doc_id"] == doc_id  # same bytes, new manifest row: index it anew
+            if known and known["doc_id"] == doc_id and not relabel:
                 conn.execute("UPDATE paths SET size=?, mtime=? WHERE root=? AND doc_path=?",
                              (info["size"], info["mtime"], *key))
                 summary.unchanged += 1
@@ -446,7 +448,7 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
             if known:
                 plan.replaced_paths.append(key)
             exists = conn.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
-            if exists or doc_id in pending_ids:
+            if (exists and not relabel) or doc_id in pending_ids:
                 plan.aliases.append((source, doc_id, info))
                 continue
             doc, chunks = prepare_document(source, data, meta, chunker, page_timeout_s=settings.pdf_page_timeout_s)
@@ -460,6 +462,20 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
             if on_file is not None:
                 on_file(plan.new_docs[-1] if len(plan.new_docs) > known_new else None)
     return plan
+
+
+def _metadata_changed(conn, doc_id: str, meta) -> bool:
+    """Whether the manifest row of the only path holding `doc_id` says other things than the stored
+    document (a re-upload with a new title, say): then the document is indexed again with them."""
+    if meta is None or conn.execute("SELECT COUNT(*) FROM paths WHERE doc_id=?", (doc_id,)).fetchone()[0] != 1:
+        return False
+    row = conn.execute("SELECT title, doc_type, issuer, country, language, year FROM documents WHERE doc_id=?",
+                       (doc_id,)).fetchone()
+    if row is None:
+        return False
+    stored = (row["title"], row["doc_type"], row["issuer"] or "", row["country"] or "", row["year"])
+    wanted = (meta.title, meta.doc_type, meta.issuer or "", meta.country or "", meta.year)
+    return stored != wanted or bool(meta.language and meta.language != row["language"])
 
 
 def _manifest_rows(root: Path, summary: IngestSummary) -> dict:
