@@ -116,20 +116,22 @@ def test_manifest_path_climbing_out_is_reported_as_written(tmp_path):
 @pytest.mark.slow
 def test_pdf_worker_dies_with_its_parent_on_kill_9(tmp_path):
     """Defect 7: the PDF worker outlived its parent's kill -9 until its page ended."""
-    code = ("import sys, time; from ingest import readers; "
+    code = ("import sys, time; from ingest import readers; from tests.test_bad_input import looping_pdf; "
             "readers._extract_in_child(b'%PDF-1.4 not really', 5); "
-            "print(readers._WORKER.proc.pid, flush=True); time.sleep(120)")
+            "print(readers._WORKER.proc.pid, flush=True); readers._extract_in_child(looping_pdf(), 300)")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                               env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)))
     try:
         worker = int(parent.stdout.readline())
-        os.kill(worker, 0)  # alive
+        time.sleep(3)  # the worker is inside the looping page now
+        assert _alive(worker) and parent.poll() is None
         parent.send_signal(signal.SIGKILL)
         parent.wait(10)
-        deadline = time.monotonic() + 10
+        # before the fix the worker went on with its page for several seconds more (7 s measured)
+        deadline = time.monotonic() + 2
         while time.monotonic() < deadline and _alive(worker):
-            time.sleep(0.1)
-        assert not _alive(worker)
+            time.sleep(0.05)
+        assert not _alive(worker), "the PDF worker outlived its parent"
     finally:
         parent.kill()
 
