@@ -69,7 +69,9 @@ def serve(settings, auth=None, searcher=None, host: str = "127.0.0.1"):
 def call(client, url: str, api: str, data: list, timeout_s: float = 120) -> tuple[str, object]:
     """Gradio's two-step HTTP API: POST /gradio_api/call/<api>, then read its event stream;
     (last event name, its decoded data)."""
-    r = client.post(f"{url}/gradio_api/call/{api}", json={"data": data}, timeout=timeout_s)
+    # json.dumps escapes a lone surrogate as \\udXXX, as a browser's JSON.stringify does
+    r = client.post(f"{url}/gradio_api/call/{api}", content=json.dumps({"data": data}),
+                    headers={"content-type": "application/json"}, timeout=timeout_s)
     r.raise_for_status()
     event, payload = None, None
     with client.stream("GET", f"{url}/gradio_api/call/{api}/{r.json()['event_id']}", timeout=timeout_s) as stream:

@@ -276,7 +276,8 @@ def build_server(settings, *, auth=None, searcher=None, host: str = "127.0.0.1",
     # Gradio refuses a file over THB_MAX_FILE_MB while receiving it, so none waits in its temp folder.
     served = gr.mount_gradio_app(app, demo, path="/", auth=auth, ssr_mode=False, server_name=host, server_port=port,
                                  css=render.CSS, max_file_size=int(settings.max_file_mb * 1024 * 1024),
-                                 footer_links=[], run_history=False, allowed_paths=[str(exports)])
+                                 footer_links=[], run_history=False, allowed_paths=[str(exports)],
+                                 app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None})
     served.add_middleware(RequestGuard, allowed=allowed_host_names(host, settings.allowed_hosts),
                           accept_ip_literals=host in WILDCARD_BINDS)
     # Gradio checks that a file named in a request was uploaded (inputs) or may be served (outputs)
