@@ -165,3 +165,24 @@ def test_corrupt_store_is_refused_with_the_rebuild_command_and_never_replaced(tm
         assert db.read_bytes() == damaged  # left as it is
     assert thb("ingest", "--rebuild", str(folder)).exit_code == 0
     assert top_paths(thb("search", "zorblatt", "--json").stdout)[0] == "alpha.txt"
+
+
+@pytest.mark.slow
+def test_rebuild_killed_before_its_swap_leaves_the_live_index_whole(tmp_path, isolated_home):
+    """Defect 2, crash safety: a `thb ingest --rebuild` killed (SIGKILL) after building beside the
+    live index but before swapping it in changes nothing; the next ingest removes its folder."""
+    import signal
+    import sys
+
+    old = write_corpus(tmp_path / "old", ["alpha.txt", "beta.txt"])
+    assert thb("ingest", str(old)).exit_code == 0
+    before = thb("search", "zorblatt", "--json").stdout
+    killed = subprocess.run([str(Path(sys.executable).with_name("thb")), "ingest", "--rebuild",
+                             str(write_corpus(tmp_path / "new", ["gamma.txt"]))],
+                            env=dict(os.environ, THB_TEST_CRASH_AT="before_swap"), capture_output=True, text=True,
+                            timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert len(list(isolated_home.glob(".rebuild-*"))) == 1  # the new index, built but not swapped in
+    assert thb("search", "zorblatt", "--json").stdout == before
+    assert thb("ingest", str(old)).exit_code == 0
+    assert not list(isolated_home.glob(".rebuild-*"))
