@@ -478,6 +478,8 @@ class Searcher:
         threads that query at once); reopened when the searcher has opened a new store."""
         local = self._local
         if getattr(local, "owner", None) is not self.conn:
+            if getattr(local, "conn", None) is not None:
+                local.conn.close()  # the store before a rebuild
             local.conn = store.connect(self.settings.index_dir / catalog.DB_NAME, readonly=True)
             local.owner = self.conn
         return local.conn
