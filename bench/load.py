@@ -125,9 +125,10 @@ def call(client, url: str, api: str, data: list, timeout_s: float) -> None:
         raise RuntimeError(f"event {event}")
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (nearest rank); None when there is nothing to rank (JSON null)."""
     if not values:
-        return float("nan")
+        return None
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
@@ -192,15 +193,20 @@ def run_step(url: str, endpoint: tuple, *, users: int, interval_s: float, jitter
     return {"bench": "load", "model": "open", "url": url, "api": api, "users": users, "interval_s": interval_s,
             "jitter": jitter, "seconds": round(elapsed, 1), "sent": len(schedule),
             "offered_req_s": round(len(schedule) / seconds, 2), "served_req_s": round(len(latencies) / elapsed, 2),
-            "answered": len(latencies), "busy": len(busy_ms), "busy_p95_ms": round(percentile(busy_ms, 95), 1),
+            "answered": len(latencies), "busy": len(busy_ms), "busy_p95_ms": _round(percentile(busy_ms, 95)),
             "errors": sum(errors.values()), "error_kinds": errors,
-            "p50_ms": round(percentile(latencies, 50), 1), "p95_ms": round(percentile(latencies, 95), 1),
-            "p99_ms": round(percentile(latencies, 99), 1), "commit": _commit(),
+            "p50_ms": _round(percentile(latencies, 50)), "p95_ms": _round(percentile(latencies, 95)),
+            "p99_ms": _round(percentile(latencies, 99)), "commit": _commit(), "load_avg": round(os.getloadavg()[0], 1),
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 def saturated(row: dict) -> bool:
-    return row["served_req_s"] < SERVED_SHARE * row["offered_req_s"] or row["p95_ms"] > P95_LIMIT_MS
+    return (row["served_req_s"] < SERVED_SHARE * row["offered_req_s"]
+            or row["p95_ms"] is None or row["p95_ms"] > P95_LIMIT_MS)
 
 
 def _commit() -> str:
@@ -268,9 +274,10 @@ def main(argv=None) -> int:
                 proc.kill()
     steps = [r for name, r in rows if name != "target"]
     if steps:
-        best = max(r["served_req_s"] for r in steps if not saturated(r)) if any(not saturated(r) for r in steps) else 0
-        print(f"saturation throughput: {best} req/s served with p95 <= {P95_LIMIT_MS:g} ms "
-              f"(best unsaturated step; highest served at all: {max(r['served_req_s'] for r in steps)} req/s)")
+        fine = [r["served_req_s"] for r in steps if not saturated(r)]
+        best = f"{max(fine)} req/s" if fine else f"below {steps[0]['offered_req_s']} req/s (the first step saturated)"
+        print(f"saturation throughput: {best} served with p95 <= {P95_LIMIT_MS:g} ms; highest served at all: "
+              f"{max(r['served_req_s'] for r in steps)} req/s; load average {os.getloadavg()[0]:.1f}")
     for name, r in rows:
         for kind, n in r["error_kinds"].items():
             print(f"  {name}: error x{n}: {kind}")
