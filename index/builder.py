@@ -6,7 +6,9 @@ import logging
 import os
 import shutil
 import signal
+import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +20,9 @@ from index.embedder import Embedder, model_dir
 from index.terms import analyze
 from ingest.chunking import Chunker
 from ingest.documents import Chunk, Document, embedding_text
-from ingest.errors import IndexBusy, ManifestError, UnreadableDocument
+from ingest.errors import DiskFull, IndexBusy, ManifestError, UnreadableDocument
 from ingest.metadata import read_manifest
-from ingest.pipeline import SourceFile, discover, document_id, prepare_document
+from ingest.pipeline import SourceFile, check_follow_symlinks, discover, document_id, prepare_document
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,50 @@ def _remove_stale_temp_files(settings: Settings) -> None:
     """Temp files left by a killed ingest (we hold the lock, so none is being written now)."""
     for tmp in settings.index_dir.glob(".*.tmp"):
         tmp.unlink(missing_ok=True)
+    _remove_stale_rebuilds(settings)
+
+
+@contextmanager
+def disk_errors(settings: Settings):
+    """A full disk (ENOSPC writing FAISS, "database or disk is full" from SQLite) becomes one
+    DiskFull line naming the disk, with this run's temp files removed; the store's transaction
+    has rolled back (or committed whole), so the previous index stands."""
+    try:
+        yield
+    except (OSError, RuntimeError, sqlite3.DatabaseError) as exc:
+        if not _is_disk_full(exc):
+            raise
+        _remove_stale_temp_files(settings)
+        raise DiskFull(f"disk full: {_disk_of(settings.home)} has {_free_mb(settings.home):.1f} MB free, not "
+                       f"enough to write the index in {settings.index_dir}; free some space and run the ingest "
+                       "again (the previous index is kept)") from None
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    import errno
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, sqlite3.DatabaseError):  # SQLITE_FULL
+        return getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc)
+    return "No space left on device" in str(exc)  # faiss's RuntimeError quotes strerror(ENOSPC)
+
+
+def _disk_of(path: Path) -> str:
+    """The mount point of the file system holding `path`."""
+    path = path.resolve()
+    while not path.exists():
+        path = path.parent
+    device = path.stat().st_dev
+    while path != path.parent and path.parent.stat().st_dev == device:
+        path = path.parent
+    return str(path)
+
+
+def _free_mb(path: Path) -> float:
+    while not path.exists():
+        path = path.parent
+    return shutil.disk_usage(path).free / 1048576
 
 
 def lock_for(settings: Settings, *, wait_s: float = 0.0) -> FileLock:
@@ -105,18 +151,73 @@ def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, 
                         f"(lock {lock.lock_file}); wait for it to finish") from None
     try:
         _remove_stale_temp_files(settings)
-        if rebuild:
-            _clear_index(settings)
-        return _ingest_locked(settings, paths, prune=prune, progress=progress, tagger=tagger, engine=engine,
-                              address=address)
+        with disk_errors(settings):
+            if rebuild:
+                return _rebuild_beside(settings, paths, progress=progress, tagger=tagger, engine=engine,
+                                       address=address)
+            catalog.check_store_integrity(settings)
+            return _ingest_locked(settings, paths, prune=prune, progress=progress, tagger=tagger, engine=engine,
+                                  address=address)
     finally:
         lock.release()
 
 
-def _clear_index(settings: Settings) -> None:
-    for name in (catalog.DB_NAME, catalog.DB_NAME + "-wal", catalog.DB_NAME + "-shm",
-                 catalog.FAISS_NAME, catalog.ML_FAISS_NAME, catalog.MANIFEST_NAME):
-        (settings.index_dir / name).unlink(missing_ok=True)
+REBUILD_PREFIX = ".rebuild-"
+
+
+def _rebuild_beside(settings: Settings, paths: list[Path], *, progress, tagger, engine="local",
+                    address=None) -> IngestSummary:
+    """Build a new index in a folder beside the live one, then swap the two folders in one atomic
+    rename; the old folder (and the files a running `thb serve` still reads) goes only afterwards.
+
+    A searcher notices the swap by the store file's inode (search.engine.Searcher.refresh) and
+    reopens. A kill at any point leaves the live index whole: the half-built folder is removed by
+    the next ingest."""
+    scratch = settings.home / f"{REBUILD_PREFIX}{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    fresh = settings.replace(home=scratch)
+    # the new folder's lock is held too: once swapped in, it is the lock other ingests wait on
+    new_lock = lock_for(fresh)
+    new_lock.acquire()
+    try:
+        summary = _ingest_locked(fresh, paths, prune=False, progress=progress, tagger=tagger, engine=engine,
+                                 address=address)
+        _test_hook("before_swap", settings)
+        swap_folders(fresh.index_dir, settings.index_dir)
+    finally:
+        new_lock.release()
+        shutil.rmtree(scratch, ignore_errors=True)  # after the swap: the old index
+    return summary
+
+
+def swap_folders(new: Path, live: Path) -> None:
+    """Exchange two folders atomically (Linux renameat2 RENAME_EXCHANGE); where the file system
+    cannot, move the live one aside and the new one in (two renames)."""
+    import ctypes
+    import errno
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None and live.is_dir():
+        if renameat2(at_fdcwd, os.fsencode(new), at_fdcwd, os.fsencode(live), rename_exchange) == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            raise OSError(err, os.strerror(err), str(live))
+    if live.is_dir():
+        aside = new.with_name(new.name + ".old")
+        os.replace(live, aside)
+        os.replace(new, live)
+        os.replace(aside, new)
+    else:
+        os.replace(new, live)
+
+
+def _remove_stale_rebuilds(settings: Settings) -> None:
+    """Folders of rebuilds killed before their swap (we hold the lock: none is running)."""
+    for folder in settings.home.glob(f"{REBUILD_PREFIX}*"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progress, tagger, engine="local",
@@ -127,7 +228,7 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
     catalog.check_compatible(manifest, settings)
     conn = store.connect(settings.index_dir / catalog.DB_NAME)
     try:
-        sources, problems = discover(paths)
+        sources, problems = discover(paths, follow_symlinks=check_follow_symlinks(settings.follow_symlinks))
         summary.failed.extend(problems)
         ml_new = None
         if engine == "ray":
@@ -351,7 +452,8 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
                 raise UnreadableDocument(source.path, f"file is {stat.st_size / 1048576:.1f} MB, over the "
                                          f"{settings.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
             known = conn.execute("SELECT doc_id, size, mtime FROM paths WHERE root=? AND doc_path=?", key).fetchone()
-            if known and known["size"] == stat.st_size and known["mtime"] == stat.st_mtime:
+            relabel = bool(known) and _metadata_changed(conn, known["doc_id"], meta)
+            if known and known["size"] == stat.st_size and known["mtime"] == stat.st_mtime and not relabel:
                 summary.unchanged += 1
                 continue
             data = source.path.read_bytes()
@@ -363,7 +465,8 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
                                          f"{settings.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
             doc_id = document_id(data)
             info = {"size": len(data), "mtime": stat.st_mtime}
-            if known and known["doc_id"] == doc_id:
+            relabel = relabel and known["doc_id"] == doc_id  # same bytes, new manifest row: index it anew
+            if known and known["doc_id"] == doc_id and not relabel:
                 conn.execute("UPDATE paths SET size=?, mtime=? WHERE root=? AND doc_path=?",
                              (info["size"], info["mtime"], *key))
                 summary.unchanged += 1
@@ -371,7 +474,7 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
             if known:
                 plan.replaced_paths.append(key)
             exists = conn.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
-            if exists or doc_id in pending_ids:
+            if (exists and not relabel) or doc_id in pending_ids:
                 plan.aliases.append((source, doc_id, info))
                 continue
             doc, chunks = (prepare(source, data, meta) if prepare else
@@ -387,6 +490,20 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
             if on_file is not None:
                 on_file(plan.new_docs[-1] if len(plan.new_docs) > known_new else None)
     return plan
+
+
+def _metadata_changed(conn, doc_id: str, meta) -> bool:
+    """Whether the manifest row of the only path holding `doc_id` says other things than the stored
+    document (a re-upload with a new title, say): then the document is indexed again with them."""
+    if meta is None or conn.execute("SELECT COUNT(*) FROM paths WHERE doc_id=?", (doc_id,)).fetchone()[0] != 1:
+        return False
+    row = conn.execute("SELECT title, doc_type, issuer, country, language, year FROM documents WHERE doc_id=?",
+                       (doc_id,)).fetchone()
+    if row is None:
+        return False
+    stored = (row["title"], row["doc_type"], row["issuer"] or "", row["country"] or "", row["year"])
+    wanted = (meta.title, meta.doc_type, meta.issuer or "", meta.country or "", meta.year)
+    return stored != wanted or bool(meta.language and meta.language != row["language"])
 
 
 def _manifest_rows(root: Path, summary: IngestSummary) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from index import store, vectors
 from index.embedder import model_dimension, vectors_compatible
-from ingest.errors import IndexMismatch
+from ingest.errors import IndexDamaged, IndexMismatch
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ def _check_store_schema(settings: Settings) -> None:
     path = settings.index_dir / DB_NAME
     if not path.is_file():
         return
+    _check_not_truncated(settings, path)
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         try:
@@ -93,6 +94,38 @@ def _check_store_schema(settings: Settings) -> None:
     if found > store.SCHEMA_VERSION:
         raise IndexMismatch(f"index in {settings.index_dir} has store schema_version={found}, this version of "
                             f"thb reads {store.SCHEMA_VERSION}: {rebuild_hint(settings)}")
+
+
+def _check_not_truncated(settings: Settings, path: Path) -> None:
+    """A zero-byte store beside a manifest or FAISS file once held an index: refuse it rather than
+    let SQLite start an empty one in its place."""
+    if path.stat().st_size == 0 and any((settings.index_dir / n).is_file()
+                                        for n in (MANIFEST_NAME, FAISS_NAME, ML_FAISS_NAME)):
+        raise IndexDamaged(f"index store {path} is empty (0 bytes) but the index held documents; it is left "
+                           f"as it is: {rebuild_hint(settings)}")
+
+
+def check_store_integrity(settings: Settings) -> None:
+    """Refuse a truncated or corrupt store (PRAGMA quick_check: every page and index entry read
+    once: 0.5 s for a 92 MB store on this 2-core machine under load) with the rebuild command; the
+    store is never replaced. Run when an ingest or a searcher opens the store, not at every search."""
+    import sqlite3
+
+    path = settings.index_dir / DB_NAME
+    if not path.is_file():
+        return
+    _check_not_truncated(settings, path)
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        problems = [str(exc)]
+    if problems != ["ok"]:
+        raise IndexDamaged(f"index store {path} is damaged ({'; '.join(problems)[:200]}); it is left as it is: "
+                           f"{rebuild_hint(settings)}")
 
 
 def write_manifest(settings: Settings, conn, *, index_type: str, multilingual: dict | None = None) -> dict:

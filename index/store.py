@@ -151,7 +151,12 @@ def transaction(conn: sqlite3.Connection):
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error:  # "database or disk is full" at COMMIT: nothing of it lands
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def generation(conn: sqlite3.Connection) -> int:

@@ -124,10 +124,14 @@ def write_index_atomic(index, path: Path) -> None:
     import faiss
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    faiss.write_index(index, str(tmp))
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        faiss.write_index(index, str(tmp))
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, say: no half-written temp file stays behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def remove_ids(index, ids: list[int]) -> None:

@@ -32,3 +32,11 @@ class UsageError(ThbError):
 
 class SettingsError(ThbError, ValueError):
     """A setting holds a value this version cannot use (an unknown encoder, say)."""
+
+
+class DiskFull(ThbError):
+    """The disk that holds the index has no room left; the previous index is kept."""
+
+
+class IndexDamaged(ThbError):
+    """The index store on disk is corrupt or truncated; it is left as it is for a rebuild."""

@@ -36,7 +36,14 @@ def read_manifest(folder: Path) -> tuple[dict[str, DocumentMeta], list[str]]:
                 row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
                 if not row.get("path"):
                     continue
-                rel = row["path"].replace("\\", "/").lstrip("./")
+                written = row["path"]
+                rel = written.replace("\\", "/")
+                while rel.startswith("./"):
+                    rel = rel[2:]
+                if rel.startswith("/") or ".." in rel.split("/"):
+                    problems.append(f"{path}:{line_no}: path {written!r} leaves the folder of the manifest; "
+                                    "give paths relative to it")
+                    continue
                 if not (folder / rel).is_file():
                     problems.append(f"{path}:{line_no}: names a missing file {rel}")
                     continue

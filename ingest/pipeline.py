@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from ingest import greta
 from ingest.chunking import Chunker
 from ingest.cleaning import clean_pages, join_pages
 from ingest.documents import Chunk, Document, DocumentMeta
-from ingest.errors import UnreadableDocument
+from ingest.errors import SettingsError, UnreadableDocument
 from ingest.metadata import derive_meta, short_title
 from ingest.readers import SUPPORTED_SUFFIXES, read_document
 from ingest.sentences import split_sentences
@@ -29,8 +30,23 @@ class SourceFile:
         return self.root / self.doc_path
 
 
-def discover(paths: list[Path]) -> tuple[list[SourceFile], list[tuple[str, str]]]:
-    """Supported files under each path (folders recursively), and paths that cannot be used."""
+FOLLOW_SYMLINKS = ("no", "yes")
+
+
+def check_follow_symlinks(value: str) -> bool:
+    """THB_FOLLOW_SYMLINKS: "no" (default: a link whose target lies outside the ingested folder is
+    refused and reported) or "yes" (follow it); any other value is refused."""
+    if value not in FOLLOW_SYMLINKS:
+        raise SettingsError(f"unknown THB_FOLLOW_SYMLINKS value {value!r}; choose from {', '.join(FOLLOW_SYMLINKS)}")
+    return value == "yes"
+
+
+def discover(paths: list[Path], *, follow_symlinks: bool = False) -> tuple[list[SourceFile], list[tuple[str, str]]]:
+    """Supported files under each path (folders recursively), and paths that cannot be used.
+
+    A symbolic link whose target lies outside the folder being ingested is refused unless
+    `follow_symlinks`: an ingested folder should not pull in (and the app then serve) files from
+    elsewhere on the machine."""
     found: list[SourceFile] = []
     problems: list[tuple[str, str]] = []
     for given in paths:
@@ -41,6 +57,10 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[tuple[str, str]]
                 if any(part.startswith(".") for part in rel.parts) or path.suffix.lower() not in SUPPORTED_SUFFIXES:
                     continue
                 if path.is_file():
+                    if not follow_symlinks and not path.resolve().is_relative_to(given):
+                        problems.append((str(path), f"symbolic link to {path.resolve()}, outside {given}; "
+                                                    "set THB_FOLLOW_SYMLINKS=yes to follow such links"))
+                        continue
                     found.append(SourceFile(given, rel.as_posix()))
                 elif reason := _not_a_file(path):
                     problems.append((str(path), reason))
@@ -57,6 +77,13 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[tuple[str, str]]
 def _not_a_file(path: Path) -> str:
     """Why a supported-looking name is not read, or "" for folders (never dropped silently)."""
     if path.is_symlink() and not path.exists():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:  # Python 3.11-3.12 name a loop so
+            return "symbolic link loop (the link leads back to itself)"
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "symbolic link loop (the link leads back to itself)"
         return "broken symbolic link (target is gone)"
     if path.is_dir():
         return ""

@@ -135,7 +135,8 @@ class _PdfWorker:
 
         code = "from ingest.readers import serve_pdf_worker; serve_pdf_worker()"
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [str(Path(__file__).resolve().parent.parent)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+            [str(Path(__file__).resolve().parent.parent)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+            THB_PDF_WORKER_PARENT=str(os.getpid()))
         try:
             self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
@@ -251,6 +252,7 @@ def serve_pdf_worker() -> None:
 
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
+    _die_with_parent()
     try:
         resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
     except (ValueError, OSError):
@@ -273,6 +275,37 @@ def serve_pdf_worker() -> None:
             _serve_one(data, send)
         except (RecursionError, MemoryError) as exc:
             send("fail", f"corrupt PDF: {type(exc).__name__} while parsing")
+
+
+def _die_with_parent() -> None:
+    """Child side: end when the parent does, even by kill -9 in the middle of a page.
+
+    Linux: prctl(PR_SET_PDEATHSIG, SIGKILL) has the kernel kill us when the parent dies; a
+    watcher thread polling the parent's pid covers other systems (and a parent that died before
+    the prctl took effect)."""
+    import os
+    import signal
+    import sys
+    import time
+
+    parent = int(os.environ.get("THB_PDF_WORKER_PARENT") or os.getppid())
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="thb-pdf-parent", daemon=True).start()
 
 
 def _serve_one(data: bytes, send) -> None:

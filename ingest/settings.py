@@ -54,6 +54,8 @@ class Settings:
     label_tokens: int = 32
     # Ingest limits.
     max_file_mb: float = 100.0
+    # A symbolic link out of an ingested folder: "no" refuses it (reported), "yes" follows it.
+    follow_symlinks: str = "no"
     pdf_page_timeout_s: float = 20.0
     # OCR of PDF pages (ingest/ocr.py): auto = pages without a text layer, force = every page, off.
     ocr: str = "auto"
@@ -72,6 +74,9 @@ class Settings:
     multilingual_weight: float = 0.6  # its share of the dense side, MiniLM's is the rest
     lexical_in_memory: bool = True  # BM25 from postings held in memory (search/lexical.py), else from FTS5
     taxonomy: Path = DEFAULT_TAXONOMY
+    # Host names the app answers besides localhost, 127.0.0.1, [::1] and the address it binds to
+    # (comma-separated; "*" for any): a Host-header check against DNS rebinding.
+    allowed_hosts: str = ""
     glossary: Path = DEFAULT_GLOSSARY
 
     def __post_init__(self):

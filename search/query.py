@@ -102,3 +102,31 @@ def understand(query: str, countries: tuple[Country, ...]) -> QueryIntent:
     comparative = len(codes) >= 2 or kinds >= 2 or bool(COMPARATIVE_RE.search(" ".join(tokens)))
     return QueryIntent(countries=tuple(codes), languages=tuple(languages), comparative=comparative,
                        language=query_language(tokens))
+
+
+_ESCAPED_BYTES_RE = re.compile("[\udc80-\udcff]+")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def clean_query(text) -> str:
+    """A query as search can use it: one line of text without lone surrogates.
+
+    Python hands bytes it could not decode to us as lone surrogates: `thb search $'Stra\\xdfe'`
+    from a Latin-1 terminal arrives as "Stra\\udcdfe" (surrogateescape), and a JSON file may say
+    "\\ud800". Escaped bytes are read as the Windows-1252 / Latin-1 text they most likely are
+    ("Straße"); any other lone surrogate becomes a space. The tokenizer then never sees one.
+    """
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    if _SURROGATE_RE.search(text):
+        text = _ESCAPED_BYTES_RE.sub(lambda m: _decode_escaped(m.group()), text)
+        text = _SURROGATE_RE.sub(" ", text)
+    return " ".join(text.split())
+
+
+def _decode_escaped(run: str) -> str:
+    raw = bytes(ord(ch) - 0xDC00 for ch in run)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")

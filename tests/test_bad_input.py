@@ -360,7 +360,7 @@ def test_cli_exit_codes_ok_and_usage(tmp_path):
     assert runner.invoke(cli, ["ingest"]).exit_code == 2  # no PATH
     assert runner.invoke(cli, ["ingest", "--no-such-flag", str(folder)]).exit_code == 2
     missing = runner.invoke(cli, ["ingest", str(tmp_path / "nowhere")])
-    assert missing.exit_code == 1 and "no such file or folder" in missing.stderr
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr  # a usage error (issue 13)
 
 
 def test_file_deleted_between_discover_and_read_is_counted(tmp_path):

@@ -26,7 +26,10 @@ log = logging.getLogger(__name__)
 
 CANDIDATES = 50  # one search fetches this many: the list's pages, the overview and the heatmap share them
 SEARCH_CONCURRENCY = 4
-QUEUE_MAX_SIZE = 64
+# Events that may wait for a worker; one more is refused at once with 503 "busy, retry" (ui/app_guard).
+# A search takes 0.1-0.2 s of the searcher's lock on 2 cores, so 16 waiting is about 2-3 s of work:
+# surplus requests past saturation get a fast answer, never a timeout.
+QUEUE_MAX_SIZE = 16
 FAILED = "Something went wrong; the details are in the server log. Try again, or change the search."
 
 
@@ -322,9 +325,14 @@ class Handlers:
         if not file:
             return "Choose a file to upload."
         path = file if isinstance(file, str) else getattr(file, "name", "")
+        target = None
         try:
             meta = {"title": title, "doc_type": doc_type, "country": country, "language": language, "year": year}
-            target = docs.save_upload(self.settings, path, Path(path).name, meta)
+            try:
+                target = docs.save_upload(self.settings, path, Path(path).name, meta)
+            except docs.UploadRejected:
+                docs.discard_received(path)  # Gradio's copy of a refused file does not stay behind
+                raise
             from index.builder import ingest_paths
 
             tracker = (lambda it, desc: progress.tqdm(it, desc=desc)) if progress is not None else None
@@ -336,7 +344,9 @@ class Handlers:
             log.exception("upload failed")
             return FAILED
         failed = [f"{Path(p).name}: {r}" for p, r in summary.failed if Path(p).name == target.name]
-        if failed:
+        if failed:  # a file the index refused leaves the uploads folder, so it fails no later upload
+            docs.discard_upload(self.settings, target)
+            docs.discard_received(path)
             return "Not added: " + "; ".join(failed)
         return f"Added {target.name}: it is searchable now. ({summary.line()})"
 
@@ -384,7 +394,10 @@ def build_server(settings, *, auth=None, searcher=None, host: str = "127.0.0.1",
     from fastapi.responses import FileResponse, HTMLResponse
     from starlette.routing import Mount
 
-    app = FastAPI()
+    from ui.app_guard import WILDCARD_BINDS, RequestGuard, allowed_host_names
+
+    # No /docs, /redoc or /openapi.json: the app documents its API in Gradio's login-guarded view.
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     demo = build_app(settings, searcher)
 
     def allowed(request: Request) -> bool:
@@ -417,9 +430,13 @@ def build_server(settings, *, auth=None, searcher=None, host: str = "127.0.0.1",
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=SEARCH_CONCURRENCY)
     exports = settings.home / "exports"
     exports.mkdir(parents=True, exist_ok=True)
+    # Gradio refuses a file over THB_MAX_FILE_MB while receiving it, so none waits in its temp folder.
     served = gr.mount_gradio_app(app, demo, path="/", auth=auth, ssr_mode=False, server_name=host, server_port=port,
-                                 css=render.CSS, max_file_size=f"{int(settings.max_file_mb) + 1}mb",
-                                 footer_links=[], run_history=False, allowed_paths=[str(exports)])
+                                 css=render.CSS, max_file_size=int(settings.max_file_mb * 1024 * 1024),
+                                 footer_links=[], run_history=False, allowed_paths=[str(exports)],
+                                 app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None})
+    served.add_middleware(RequestGuard, allowed=allowed_host_names(host, settings.allowed_hosts),
+                          accept_ip_literals=host in WILDCARD_BINDS)
     # Gradio checks that a file named in a request was uploaded (inputs) or may be served (outputs)
     # only once `has_launched` is set, which launch() does and mount_gradio_app does not.
     demo.has_launched = True

@@ -393,6 +393,29 @@ def save_upload(settings, tmp_path: str, original_name: str, meta: dict, folder:
     return target
 
 
+def discard_upload(settings, target: Path) -> None:
+    """Take a file the index refused out of the uploads folder, with its manifest row."""
+    target.unlink(missing_ok=True)
+    manifest = settings.uploads_dir / "manifest.tsv"
+    if not manifest.is_file():
+        return
+    with manifest.open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r.get("path") != target.name]
+    with manifest.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=MANIFEST_FIELDS, delimiter="\t", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def discard_received(tmp_path: str, folder: Path | None = None) -> None:
+    """Delete Gradio's received copy of a refused upload; only a file inside its upload folder
+    (anything else a request names is left alone)."""
+    try:
+        check_uploaded_path(tmp_path, folder).unlink(missing_ok=True)
+    except (UploadRejected, OSError):
+        pass
+
+
 def _write_manifest_row(folder: Path, name: str, meta: dict, year: str) -> None:
     manifest = folder / "manifest.tsv"
     rows = []

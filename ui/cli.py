@@ -13,6 +13,7 @@ from ingest.errors import ThbError
 from ingest.settings import load_settings
 
 EXIT_FAILED_DOCS = 1
+TOP_K = click.IntRange(1, 1000)  # -k 0 or -k -5 is a usage error (exit 2), not an empty answer
 
 
 def _progress_factory(enabled: bool):
@@ -31,11 +32,34 @@ class ThbGroup(click.Group):
     """Turn library errors into one-line messages and exit code 1."""
 
     def invoke(self, ctx):
+        import sqlite3
+
         try:
             return super().invoke(ctx)
         except ThbError as exc:
-            click.echo(f"thb: error: {exc}", err=True)
+            click.echo(f"thb: error: {one_line(str(exc))}", err=True)
             ctx.exit(1)
+        except sqlite3.DatabaseError as exc:  # damage found after the checks on open
+            click.echo(f"thb: error: the index store is damaged ({exc}); run `thb ingest --rebuild PATH...` "
+                       "to rebuild it", err=True)
+            ctx.exit(1)
+
+
+def one_line(text: str) -> str:
+    """Text for a one-line report: control characters (a newline in a file name, say) escaped,
+    undecodable bytes of a file name shown as \\xNN."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code < 0x20 or code == 0x7F:
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch, f"\\x{code:02x}"))
+        elif 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 @click.group(cls=ThbGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,7 +79,7 @@ def _settings(ctx, **flags):
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--prune", is_flag=True, help="Remove documents whose files are gone from the ingested folders.")
 @click.option("--rebuild", is_flag=True, help="Drop the index and build it again from these paths.")
 @click.option("--wait", "wait_s", type=float, default=0.0, show_default=True, help="Seconds to wait for another ingest's lock.")
@@ -90,9 +114,9 @@ def ingest(ctx, paths, prune, rebuild, wait_s, engine, address, as_json):
                                "recommendations": summary.recommendations}))
     else:
         for path, reason in summary.failed:
-            click.echo(f"failed: {path}: {reason}", err=True)
+            click.echo(f"failed: {one_line(path)}: {one_line(reason)}", err=True)
         for warning in summary.warnings:
-            click.echo(f"warning: {warning}", err=True)
+            click.echo(f"warning: {one_line(warning)}", err=True)
         click.echo(summary.line())
     ctx.exit(EXIT_FAILED_DOCS if summary.failed else 0)
 
@@ -107,7 +131,7 @@ def _filters(country, doc_type, language, year_from, year_to, priority, strength
 
 @cli.command()
 @click.argument("query", required=False)
-@click.option("-k", "--top-k", type=int, default=10, show_default=True, help="Number of hits.")
+@click.option("-k", "--top-k", type=TOP_K, default=10, show_default=True, help="Number of hits.")
 @click.option("--country", multiple=True, help="Only documents of this country code (DE, NO, SE, INT...). Repeatable.")
 @click.option("--doc-type", multiple=True, help="Only this doc type (national_legislation, international_instrument...).")
 @click.option("--language", multiple=True, help="Only documents in this language (de, nb, sv...).")
@@ -139,11 +163,7 @@ def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, p
     filters = _filters(country, doc_type, language, year_from, year_to, priority, strength)
     searcher = Searcher(settings)
     if queries_file:
-        rows = [json.loads(line) for line in queries_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-        results = searcher.search_batch([r["query"] for r in rows], filters, top_k)
-        for row, result in zip(rows, results):
-            click.echo(json.dumps({"qid": row["qid"], "hits": [h.to_json() for h in result.hits]}, ensure_ascii=False))
-        return
+        ctx.exit(_search_file(searcher, queries_file, filters, top_k))
     result = searcher.search(query, filters, top_k)
     if as_json:
         payload = {"query": result.query, "message": result.message, "hits": [h.to_json() for h in result.hits]}
@@ -159,6 +179,51 @@ def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, p
     else:
         for hit in result.hits:
             _print_hit(hit)
+
+
+def _search_file(searcher, queries_file: Path, filters, top_k: int) -> int:
+    """Batch mode: one JSON line out per query line in; a line that cannot be read (bad JSON, no
+    query, undecodable bytes) gets its own {"line", "qid", "error"} line and exit code 1, and the
+    other lines are answered."""
+    from search.query import clean_query
+
+    rows, out = [], {}
+    text = queries_file.read_bytes().decode("utf-8", errors="surrogateescape")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict) or not isinstance(row.get("query"), str):
+                raise ValueError("no \"query\" string")
+        except ValueError as exc:
+            out[number] = {"line": number, "qid": None, "error": f"unreadable query line: {exc}"}
+            continue
+        qid = row.get("qid", number)
+        rows.append((number, clean_query(qid) if isinstance(qid, str) else qid, row["query"]))
+    try:
+        results = searcher.search_batch([q for _n, _qid, q in rows], filters, top_k) if rows else []
+    except Exception:  # noqa: BLE001 - find the line at fault: each query alone
+        results = [_search_alone(searcher, q, filters, top_k) for _n, _qid, q in rows]
+    for (number, qid, _q), result in zip(rows, results):
+        out[number] = ({"line": number, "qid": qid, "error": result} if isinstance(result, str)
+                       else {"qid": qid, "hits": [h.to_json() for h in result.hits]})
+    for number in sorted(out):
+        if "error" in out[number]:
+            click.echo(f"thb: error: {queries_file}:{number}: {out[number]['error']}", err=True)
+        click.echo(json.dumps(out[number], ensure_ascii=False))
+    return 1 if any("error" in o for o in out.values()) else 0
+
+
+def _search_alone(searcher, query: str, filters, top_k: int):
+    """One query's result, or its error as a line of text."""
+    try:
+        return searcher.search(query, filters, top_k)
+    except ThbError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001
+        logging.getLogger(__name__).exception("search failed: %r", query)
+        return f"search failed: {type(exc).__name__}: {exc}"
 
 
 def _print_hit(hit, marker: str = "") -> None:
@@ -204,7 +269,7 @@ RECIPES = ("dense", "lexical", "hybrid")
 @cli.command(name="eval")
 @click.option("--queries", "queries_file", required=True, type=click.Path(exists=True, path_type=Path),
               help="Queries with evidence passages (../shared/eval/dev.jsonl format).")
-@click.option("-k", "--top-k", type=int, default=10, show_default=True)
+@click.option("-k", "--top-k", type=TOP_K, default=10, show_default=True)
 @click.option("--config", "configs", multiple=True,
               help="Configs to compare side by side: dense, lexical, hybrid, rrf, hybrid+glossary, "
                    "hybrid+glossary+country, dense+multilingual, hybrid+multilingual, hybrid+glossary+multilingual, "
