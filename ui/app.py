@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import Request  # module level: route signatures are resolved from this module's globals
 
 from ingest.errors import ThbError
+from search.query import clean_query
 from ui import app_basket as basket_ops
 from ui import app_docs as docs
 from ui import app_labels
@@ -96,6 +97,7 @@ class Handlers:
         import gradio as gr
 
         started = time.perf_counter()
+        query = clean_query(query)  # lone surrogates from the API never reach the URL, state or tokenizer
         top_k = top_k or CANDIDATES
         result, error = self._run(query, parse_filters(*filter_values), top_k)
         url = url_query(query, filter_values, view)
@@ -137,6 +139,7 @@ class Handlers:
     def _view(self, hits, view, basket, query, filter_values):
         import gradio as gr
 
+        query = clean_query(query)
         return (results.results_view_html(hits or [], view, self.labels, pinned=pinned_ids(basket)), gr.update(),
                 hits, view, self._more_button(hits or [], view), gr.update(), gr.update(),
                 url_query(query, filter_values, view))
@@ -218,7 +221,8 @@ class Handlers:
     def save_search(self, name, query, *filter_values, request=None):
         import gradio as gr
 
-        name = " ".join((name or "").split()) or " ".join((query or "").split())[:60]
+        name, query = clean_query(name), clean_query(query)
+        name = " ".join(name.split()) or " ".join(query.split())[:60]
         if not name or not (query or "").strip():
             return gr.update(), "Type a question and a name before saving."
         user = app_state.user_of(request)

@@ -89,10 +89,10 @@ def layout(h):
 
         search_kw = dict(fn=do_search, inputs=[query, *filters, basket_state, grouped], outputs=search_out,
                          concurrency_id="search", show_progress="minimal")
-        go.click(**search_kw)
-        query.submit(**search_kw)
+        go.click(api_name="search", **search_kw)  # the public search endpoint (/gradio_api/call/search)
+        query.submit(api_visibility="private", **search_kw)
         for widget in filters:
-            widget.input(trigger_mode="always_last", **search_kw)
+            widget.input(trigger_mode="always_last", api_visibility="private", **search_kw)
 
         def do_more(q, c, t, lang, yf, yt, p, hits, view, basket):
             return h.more(q, c, t, lang, yf, yt, p, hits, view, basket)
