@@ -86,7 +86,7 @@ def call(client, url: str, api: str, data: list, timeout_s: float = 120) -> tupl
 
 def search_html(client, url: str, query) -> str:
     """The Ask tab's results HTML for a query (no filters), through the HTTP API."""
-    event, data = call(client, url, "search", [query, [], [], [], "", "", [], False])
+    event, data = call(client, url, "search", [query, [], [], [], "", "", [], [], False])
     assert event == "complete", (event, data)
     return data[0] if isinstance(data[0], str) else json.dumps(data[0])
 

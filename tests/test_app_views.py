@@ -66,11 +66,12 @@ def test_heatmap_counts_a_hit_once_per_cell_with_distinct_totals():
 
 
 def test_search_in_the_url_round_trips():
-    values = (("NO", "SE"), (), ("nb",), "2005", None, ("demand",))
+    values = (("NO", "SE"), (), ("nb",), "2005", None, ("demand",), ("urges",))
     text = url_query("Menneskehandel straff", values, {"page": 2, "focus": "gender", "grouped": True})
     form = form_from_url(dict(re.findall(r"([^&=]+)=([^&]*)", text.replace("+", " ").replace("%2C", ","))))
     assert form["query"] == "Menneskehandel straff" and form["values"] == (("NO", "SE"), (), ("nb",), "2005", None,
-                                                                           ("demand",))
+                                                                           ("demand",), ("urges",))
+    assert "strength=urges" in text
     assert (form["page"], form["focus"], form["grouped"]) == (2, "gender", True)
     assert form_from_url({"q": "x", "page": "nine", "from": "19x5"})["page"] == 1
 
@@ -115,3 +116,14 @@ def test_markdown_export_keeps_the_order_bolds_the_answer_and_cites_in_full():
     assert "> Intro 2. **The answer 2 is here.** Tail." in text
     assert "> — Act 2, § 2 (Norway (NO), National legislation, 2005)" in text
     assert re.search(r"Prepared \d{4}-\d{2}-\d{2}", text) and "## Queries used\n\n- q" in text
+
+
+def test_the_ask_form_strength_filter_reaches_the_search_filters():
+    """The Ask tab's "GRETA recommendation" filter (urges / considers / invites) is a search filter."""
+    from ui.app import filters_dict, parse_filters
+    from ui.app_url import filter_values_of
+
+    values = (("LV",), (), (), "", "", (), ("urges", "considers"))
+    assert parse_filters(*values).strengths == ("urges", "considers")
+    assert filter_values_of(filters_dict(*values))[6] == ("urges", "considers")
+    assert parse_filters(*values[:6]).strengths == ()

@@ -101,3 +101,11 @@ def test_search_hits_from_a_greta_report_show_their_strength_chip(page):
     assert "GRETA LV 3rd round, para. 12" in first.inner_text()
     assert first.locator(".thb-strength").get_attribute("data-strength") == "invites"
     page.screenshot(path=str(SHOTS / "recommendations-search-chip.png"))
+
+    # the Ask tab's strength filter keeps only passages whose paragraph GRETA "urges" on
+    page.locator("#filters").get_by_text("Filters").click()
+    _choose(page, "f-strength", "urges")
+    page.wait_for_function("() => { const hs = [...document.querySelectorAll('#results .thb-hit')];"
+                           " return hs.length > 0 && hs.every(h => h.querySelector('.thb-strength')"
+                           " && h.querySelector('.thb-strength').dataset.strength === 'urges'); }")
+    assert "strength=urges" in page.url

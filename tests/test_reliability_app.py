@@ -158,7 +158,7 @@ def test_past_saturation_surplus_searches_get_503_busy_with_retry_after(app, mon
 
     def one(i):
         with httpx.Client() as c:
-            r = c.post(f"{url}/gradio_api/call/search", json={"data": [f"zorblatt {i}", [], [], [], "", "", [], False]},
+            r = c.post(f"{url}/gradio_api/call/search", json={"data": [f"zorblatt {i}", [], [], [], "", "", [], [], False]},
                        timeout=30)
             answers.append((r.status_code, r.headers.get("retry-after"), r.json()))
 

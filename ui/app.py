@@ -43,19 +43,19 @@ def priority_labels(settings) -> dict[str, str]:
         return {}
 
 
-def parse_filters(countries, doc_types, languages, year_from, year_to, priorities):
+def parse_filters(countries, doc_types, languages, year_from, year_to, priorities, strengths=()):
     from search.hits import Filters
 
     as_year = lambda v: int(str(v).strip()) if str(v or "").strip().isdigit() and int(str(v).strip()) > 0 else None  # noqa: E731
     return Filters(countries=tuple(countries or ()), doc_types=tuple(doc_types or ()),
                    languages=tuple(languages or ()), year_from=as_year(year_from), year_to=as_year(year_to),
-                   priorities=tuple(priorities or ()))
+                   priorities=tuple(priorities or ()), strengths=tuple(strengths or ()))
 
 
-def filters_dict(countries, doc_types, languages, year_from, year_to, priorities) -> dict:
+def filters_dict(countries, doc_types, languages, year_from, year_to, priorities, strengths=()) -> dict:
     return {"countries": list(countries or ()), "doc_types": list(doc_types or ()),
             "languages": list(languages or ()), "year_from": year_from, "year_to": year_to,
-            "priorities": list(priorities or ())}
+            "priorities": list(priorities or ()), "strengths": list(strengths or ())}
 
 
 class Handlers:
@@ -236,7 +236,7 @@ class Handlers:
         user = app_state.user_of(request)
         entry = app_state.saved_searches(self.settings, user).get(name or "")
         if not entry:
-            return (gr.update(),) * 7 + (render.message_html("Choose a saved search."),) + (gr.update(),) * 7
+            return (gr.update(),) * 8 + (render.message_html("Choose a saved search."),) + (gr.update(),) * 7
         since = app_state.mark_opened(self.settings, user, name)
         values = filter_values_of(entry["filters"])
         new_ids = docs.docs_added_since(self.settings, since)
@@ -279,7 +279,7 @@ class Handlers:
         return (form["query"] if linked else gr.update(), *choice_updates,
                 gr.update(label=f"Year from (earliest {years.year_min})", **value(form["values"][3] or "")),
                 gr.update(label=f"Year to (latest {years.year_max})", **value(form["values"][4] or "")),
-                gr.update(**value(form["grouped"])), *out, saved, basket, *self._basket_views(basket),
+                gr.update(**value(form["grouped"])), gr.update(**value(list(form["values"][6]))), *out, saved, basket, *self._basket_views(basket),
                 *self.documents(), index_line(self))
 
     def choice_updates(self, form=None):

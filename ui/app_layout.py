@@ -5,6 +5,7 @@ line) is filled by `demo.load`, so a reload shows the current state, and a link'
 (?q=...&country=NO) runs its search on load.
 """
 
+from ingest.greta import STRENGTHS
 from ui import app_recommendations as recommendations
 from ui import app_results as results
 
@@ -42,6 +43,8 @@ def layout(h):
                         f_from = gr.Textbox("", label="Year from", placeholder="e.g. 2005", elem_id="f-from")
                         f_to = gr.Textbox("", label="Year to", placeholder="e.g. 2024", elem_id="f-to")
                         f_prio = gr.Dropdown([], multiselect=True, label="Thematic priority", elem_id="f-prio")
+                        f_strength = gr.Dropdown(list(STRENGTHS), multiselect=True, elem_id="f-strength",
+                                                 label="GRETA recommendation (urges, considers, invites)")
                 with gr.Row():
                     status = gr.Markdown("", elem_id="status")
                     grouped = gr.Checkbox(False, label="Group by priority", elem_id="group-toggle", scale=0,
@@ -79,13 +82,13 @@ def layout(h):
             with gr.Tab("Documents", id="documents"):
                 docs_io = documents_tab(h)
 
-        filters = [f_country, f_type, f_lang, f_from, f_to, f_prio]
+        filters = [f_country, f_type, f_lang, f_from, f_to, f_prio, f_strength]
         search_out = [results_html, status, hits_state, view_state, more_btn, heatmap, cell_results, url_box]
         basket_out = [basket_state, basket_view, item]
         view_in = [query, *filters, hits_state, view_state, basket_state]
 
-        def do_search(q, c, t, lang, yf, yt, p, basket, group):
-            return h.search(q, c, t, lang, yf, yt, p, basket, group)
+        def do_search(q, c, t, lang, yf, yt, p, s, basket, group):
+            return h.search(q, c, t, lang, yf, yt, p, s, basket, group)
 
         search_kw = dict(fn=do_search, inputs=[query, *filters, basket_state, grouped], outputs=search_out,
                          concurrency_id="search", show_progress="minimal")
@@ -94,18 +97,18 @@ def layout(h):
         for widget in filters:
             widget.input(trigger_mode="always_last", api_visibility="private", **search_kw)
 
-        def do_more(q, c, t, lang, yf, yt, p, hits, view, basket):
-            return h.more(q, c, t, lang, yf, yt, p, hits, view, basket)
+        def do_more(q, c, t, lang, yf, yt, p, s, hits, view, basket):
+            return h.more(q, c, t, lang, yf, yt, p, s, hits, view, basket)
 
         more_btn.click(do_more, view_in, search_out, concurrency_id="search", show_progress="minimal")
 
-        def do_group(group, q, c, t, lang, yf, yt, p, hits, view, basket):
-            return h.regroup(group, q, c, t, lang, yf, yt, p, hits, view, basket)
+        def do_group(group, q, c, t, lang, yf, yt, p, s, hits, view, basket):
+            return h.regroup(group, q, c, t, lang, yf, yt, p, s, hits, view, basket)
 
         grouped.input(do_group, [grouped, *view_in], search_out)
 
-        def do_action(q, c, t, lang, yf, yt, p, hits, view, basket, evt: gr.EventData, request: gr.Request):
-            return h.ask_action(q, c, t, lang, yf, yt, p, hits, view, basket, evt=evt, request=request)
+        def do_action(q, c, t, lang, yf, yt, p, s, hits, view, basket, evt: gr.EventData, request: gr.Request):
+            return h.ask_action(q, c, t, lang, yf, yt, p, s, hits, view, basket, evt=evt, request=request)
 
         results_html.click(do_action, view_in, [*search_out, *basket_out, pin_status])
         url_box.change(None, url_box, None, js=URL_JS)
@@ -132,8 +135,8 @@ def layout(h):
         md_btn.click(lambda b: h.export(b, "md"), basket_state, [export_file, export_status])
         docx_btn.click(lambda b: h.export(b, "docx"), basket_state, [export_file, export_status])
 
-        def do_save(name, q, c, t, lang, yf, yt, p, request: gr.Request):
-            return h.save_search(name, q, c, t, lang, yf, yt, p, request=request)
+        def do_save(name, q, c, t, lang, yf, yt, p, s, request: gr.Request):
+            return h.save_search(name, q, c, t, lang, yf, yt, p, s, request=request)
 
         save_btn.click(do_save, [save_name, query, *filters], [saved, save_status])
 
@@ -145,7 +148,7 @@ def layout(h):
         def do_load(request: gr.Request):
             return h.on_load(request=request)
 
-        load_out = [query, f_country, f_type, f_lang, f_prio, f_from, f_to, grouped, *search_out, saved,
+        load_out = [query, f_country, f_type, f_lang, f_prio, f_from, f_to, grouped, f_strength, *search_out, saved,
                     *basket_out, docs_io["doc_table"], docs_io["fail_table"], index_info]
         demo.load(do_load, None, load_out)
         fresh_out = [f_country, f_type, f_lang, f_prio, docs_io["doc_table"], docs_io["fail_table"], index_info]

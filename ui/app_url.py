@@ -5,10 +5,10 @@ from __future__ import annotations
 
 def filter_values_of(f: dict) -> tuple:
     return (tuple(f.get("countries") or ()), tuple(f.get("doc_types") or ()), tuple(f.get("languages") or ()),
-            f.get("year_from"), f.get("year_to"), tuple(f.get("priorities") or ()))
+            f.get("year_from"), f.get("year_to"), tuple(f.get("priorities") or ()), tuple(f.get("strengths") or ()))
 
 
-URL_KEYS = ("country", "type", "lang", "from", "to", "prio")
+URL_KEYS = ("country", "type", "lang", "from", "to", "prio", "strength")
 
 
 def url_query(query, filter_values, view) -> str:
@@ -38,6 +38,7 @@ def form_from_url(params: dict) -> dict:
     year = lambda key: (params.get(key) or "").strip() if (params.get(key) or "").strip().isdigit() else None  # noqa: E731
     page = params.get("page") or "1"
     return {"query": params.get("q") or "",
-            "values": (split("country"), split("type"), split("lang"), year("from"), year("to"), split("prio")),
+            "values": (split("country"), split("type"), split("lang"), year("from"), year("to"), split("prio"),
+                       split("strength")),
             "page": max(1, min(50, int(page))) if page.isdigit() else 1,
             "focus": params.get("focus") or "", "grouped": params.get("group") == "1"}
