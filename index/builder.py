@@ -130,6 +130,17 @@ def lock_for(settings: Settings, *, wait_s: float = 0.0) -> FileLock:
     return FileLock(str(settings.index_dir / "ingest.lock"), timeout=wait_s)
 
 
+def acquire_writer_lock(settings: Settings, wait_s: float = 0.0) -> FileLock:
+    """The index's one-writer lock, held; IndexBusy when another writer keeps it past `wait_s`."""
+    lock = lock_for(settings, wait_s=wait_s)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexBusy(f"another ingest is running on {settings.index_dir} "
+                        f"(lock {lock.lock_file}); wait for it to finish") from None
+    return lock
+
+
 def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
                  progress=None, wait_s: float = 0.0, tagger=None, engine: str = "local",
                  address: str | None = None) -> IngestSummary:
@@ -143,12 +154,7 @@ def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, 
     from index.distributed import check_engine
 
     check_engine(engine)
-    lock = lock_for(settings, wait_s=wait_s)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise IndexBusy(f"another ingest is running on {settings.index_dir} "
-                        f"(lock {lock.lock_file}); wait for it to finish") from None
+    lock = acquire_writer_lock(settings, wait_s)
     try:
         _remove_stale_temp_files(settings)
         with disk_errors(settings):

@@ -4,36 +4,26 @@ from __future__ import annotations
 
 import logging
 
-from filelock import Timeout
+import numpy as np
 
-from index import catalog, store, vectors
-from index.builder import _drop_path, _write_ml_vectors, lock_for
-from ingest.errors import IndexBusy
+from index import catalog, incremental, store, vectors
+from index.builder import _drop_path, _write_ml_vectors, acquire_writer_lock
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def _locked(settings: Settings, wait_s: float):
-    lock = lock_for(settings, wait_s=wait_s)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise IndexBusy(f"another ingest is running on {settings.index_dir} "
-                        f"(lock {lock.lock_file}); wait for it to finish") from None
-    return lock
 
 
 def remove_documents(settings: Settings, doc_ids: list[str], *, wait_s: float = 0.0) -> int:
     """Drop documents (every path, chunk and vector of each) from the index; returns how many went."""
     if not catalog.has_index(settings):
         return 0
-    lock = _locked(settings, wait_s)
+    lock = acquire_writer_lock(settings, wait_s)
     try:
         manifest = catalog.read_manifest(settings.index_dir)
         conn = store.connect(settings.index_dir / catalog.DB_NAME)
         try:
             removed_ids, gone = [], 0
+            generation_before = store.generation(conn)
             with store.transaction(conn):
                 store.bump_generation(conn)
                 for doc_id in doc_ids:
@@ -41,13 +31,12 @@ def remove_documents(settings: Settings, doc_ids: list[str], *, wait_s: float = 
                     for row in keys:
                         removed_ids += _drop_path(conn, (row["root"], row["doc_path"]))
                     gone += bool(keys)
-            index = catalog.load_vectors(settings, conn, manifest) if manifest else None
-            if index is not None:
-                vectors.remove_ids(index, removed_ids)
-            if index is None or index.ntotal != conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
-                index = catalog.vectors_from_store(settings, conn)
+            # both FAISS files lose the removed ids in place, as an ingest's changes are applied
+            delta = incremental.Delta(tuple(removed_ids), np.zeros(0, dtype=np.int64), None)
+            index = incremental.update_vectors(settings, conn, manifest, generation_before, delta)
             vectors.write_index_atomic(index, settings.index_dir / catalog.FAISS_NAME)
-            ml_info = _write_ml_vectors(settings, conn)
+            ml_info = _write_ml_vectors(settings, conn, incremental.update_ml_vectors(
+                settings, conn, manifest, generation_before, delta))
             catalog.write_manifest(settings, conn, index_type="flat", multilingual=ml_info)
         finally:
             conn.close()
@@ -61,7 +50,7 @@ def forget_failures(settings: Settings, doc_paths: list[str], *, wait_s: float =
     """Delete the recorded failures of these paths (a failed upload the user removed)."""
     if not catalog.has_index(settings):
         return 0
-    lock = _locked(settings, wait_s)
+    lock = acquire_writer_lock(settings, wait_s)
     try:
         conn = store.connect(settings.index_dir / catalog.DB_NAME)
         try:

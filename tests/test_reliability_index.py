@@ -186,3 +186,35 @@ def test_rebuild_killed_before_its_swap_leaves_the_live_index_whole(tmp_path, is
     assert thb("search", "zorblatt", "--json").stdout == before
     assert thb("ingest", str(old)).exit_code == 0
     assert not list(isolated_home.glob(".rebuild-*"))
+
+
+def test_removing_a_document_takes_its_chunks_and_vectors_out_and_leaves_the_rest(tmp_path, monkeypatch):
+    """index/removal.remove_documents (the Documents tab's Delete) under the writer lock: the
+    document's rows and vectors go, the other documents still answer, and a later ingest of the
+    folder brings it back (test-hash encoder: the store is the subject, not the model)."""
+    from index import catalog, store
+    from index.builder import ingest_paths
+    from index.removal import remove_documents
+    from ingest.settings import load_settings
+    from tests.reliability_kit import hash_encoder, thb, top_paths, write_corpus
+
+    hash_encoder(monkeypatch)
+    folder = write_corpus(tmp_path / "docs", ["alpha.txt", "beta.txt"])
+    settings = load_settings(home=tmp_path / "home")
+    ingest_paths(settings, [folder])
+    monkeypatch.setenv("THB_HOME", str(settings.home))
+    conn = store.connect(settings.index_dir / catalog.DB_NAME, readonly=True)
+    beta = conn.execute("SELECT d.doc_id FROM documents d JOIN paths p ON p.doc_id = d.doc_id "
+                        "WHERE p.doc_path = 'beta.txt'").fetchone()[0]
+    conn.close()
+    assert remove_documents(settings, [beta]) == 1
+    conn = store.connect(settings.index_dir / catalog.DB_NAME, readonly=True)
+    assert conn.execute("SELECT COUNT(*) FROM chunks WHERE doc_id=?", (beta,)).fetchone()[0] == 0
+    left = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    conn.close()
+    assert catalog.read_manifest(settings.index_dir)["counts"]["chunks"] == left > 0
+    assert "beta.txt" not in top_paths(thb("search", "quindaro", "--json").stdout)
+    assert top_paths(thb("search", "zorblatt", "--json").stdout)[0] == "alpha.txt"
+    assert remove_documents(settings, [beta]) == 0
+    ingest_paths(settings, [folder])
+    assert top_paths(thb("search", "quindaro", "--json").stdout)[0] == "beta.txt"
