@@ -225,14 +225,14 @@ def test_retag_reads_stored_vectors_and_records_the_tagger_version(session_setti
     shutil.copytree(session_settings.home, home)
     db = home / session_settings.index_dir.relative_to(session_settings.home) / "thb.sqlite"
     with sqlite3.connect(db) as conn:
-        before = dict(conn.execute("SELECT chunk_id, embedding || ml_embedding FROM chunks"))
+        before = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT chunk_id, embedding, ml_embedding FROM chunks")}
         conn.execute("UPDATE chunks SET priorities='[]'")
     result = CliRunner().invoke(cli, ["--home", str(home), "retag", "--taxonomy", str(taxonomy)])
     assert result.exit_code == 0, result.output
     version = load_weights(weights_path(taxonomy)).version
     assert f"logistic-regression, {version}" in result.output
     with sqlite3.connect(db) as conn:
-        after = dict(conn.execute("SELECT chunk_id, embedding || ml_embedding FROM chunks"))
+        after = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT chunk_id, embedding, ml_embedding FROM chunks")}
         tagged = conn.execute("SELECT COUNT(*) FROM chunks WHERE priorities != '[]'").fetchone()[0]
         meta = json.loads(conn.execute("SELECT value FROM meta WHERE key='tagger'").fetchone()[0])
     assert after == before and tagged > 0
