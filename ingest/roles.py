@@ -21,6 +21,7 @@ all chunks of one article share the article's role.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ _TREATY_PENALTY_CUE = _rx(r"\bestablish as (?:a )?criminal offen[cs]e", r"\bshal
                           r"\baggravating circumstances?\b")
 _FINAL_CUE = _rx(r"\bratified\b|\bratifications?\b", r"\bdenounc(?:e|ed|ing)\b|\bdenunciation\b", r"\baccession\b",
                  r"\binstruments? of (?:ratification|acceptance|approval|accession)\b", r"\bdepositary\b",
-                 r"\benter(?:ed|s)? into force\b|\bentry into force\b", r"\bequally (?:authentic|authoritative)\b",
+                 r"\benter(?:ed|s)? into force\b|\bentry into force\b", r"\b(?:equally|both be) (?:authentic|authoritative)\b",
                  r"\bopen for signature\b|\bopen to the signature\b", r"\bfor registration\b",
                  r"\brevising this convention\b", r"\bon the working of this convention\b",
                  r"\btritt\b[^.]{0,60}\bin kraft\b", r"\btrer i kraft\b", r"\bträder i kraft\b", r"\btulee voimaan\b",
@@ -369,12 +370,22 @@ def _before_provisions(text: str, doc_type: str, position: float) -> RoleCall:
 def _provision_role(text: str, doc_type: str, legal: bool, position: float, in_provision: bool) -> RoleCall | None:
     if not legal or not in_provision:
         return None
-    opening = _PROVISION_TITLE.sub("", text[:400], count=1)
-    if m := _DEFINITION_CUE.search(opening):
-        return RoleCall("definition", f"cue {m.group(0)[:40]!r}")
-    if position > 0.6 and (m := _FINAL_CUE.search(opening[:300])):
-        return RoleCall("final_clause", f"cue {m.group(0)!r}")
-    penalty = _TREATY_PENALTY_CUE if doc_type == "international_instrument" else _PENALTY_CUE
-    if m := penalty.search(text):
-        return RoleCall("penalty", f"cue {m.group(0)!r}")
+    definition, final, penalty = _provision_cues(text, doc_type == "international_instrument")
+    if definition:
+        return RoleCall("definition", f"cue {definition[:40]!r}")
+    if position > 0.6 and final:
+        return RoleCall("final_clause", f"cue {final!r}")
+    if penalty:
+        return RoleCall("penalty", f"cue {penalty!r}")
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _provision_cues(text: str, treaty: bool) -> tuple[str, str, str]:
+    """The definition, final-clause and sanction cues of a provision ("" when absent); cached,
+    since every chunk of a long provision asks."""
+    opening = _PROVISION_TITLE.sub("", text[:400], count=1)
+    definition = _DEFINITION_CUE.search(opening)
+    final = _FINAL_CUE.search(opening[:300])
+    penalty = (_TREATY_PENALTY_CUE if treaty else _PENALTY_CUE).search(text)
+    return tuple(m.group(0) if m else "" for m in (definition, final, penalty))
