@@ -86,7 +86,9 @@ _TITLE_PENALTY = _rx(r"criminali[sz]ation", r"\bsanctions?\b", r"\bpenalt(?:y|ie
                      r"\bpunishment\b", r"\bcriminal law\b", r"\bpenal provisions\b", r"\bliability of legal persons\b",
                      r"\bcorporate liability\b", r"strafvorschrift", r"bußgeld", r"\bstrafen\b", r"\brechtsfolgen der tat",
                      r"straffebestemmelser", r"straffbestämmelser", r"rangaistussäännökset", r"przepisy karne",
-                     r"\bstraffebud\b", r"\bstraff?\b$")
+                     r"\bstraffebud\b", r"\bstraff?\b$", r"\w*straff\b", r"\bstrafferettslige reaksjon",
+                     r"\bforvaring\b", r"^bot$", r"\brettighetstap\b", r"straffutmåling", r"\binndragning\b",
+                     r"\breaksjonsfastsettelse", r"påföljd", r"\brangaistu", r"\bkary\b", r"\bsodi\b")
 # Titles of treaty articles that are operative however many final-clause words they hold.
 _TITLE_OPERATIVE = _rx(r"\bjurisdiction\b", r"\bconference of the parties\b", r"\bcommittee of the parties\b",
                        r"\bgroup of experts\b", r"\bmonitoring\b", r"\bmutual legal assistance\b", r"\bextradition\b",
