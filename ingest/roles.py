@@ -270,7 +270,7 @@ def _layout_role(text: str, section: str, legal: bool, position: float, in_provi
     toc = sum(bool(_TOC_LINE.search(line)) for line in lines)
     if toc >= 3 or (toc >= 1 and (toc >= len(lines) / 2 or _TOC_TITLE.search(lines[0]))):
         return RoleCall("toc", f"{toc} dot-leader lines")
-    if _FOOTNOTE_DEF.search(text):
+    if (m := _FOOTNOTE_DEF.search(text)) and m.start() < 0.25 * len(text):
         return RoleCall("references", "[^n]: footnote")
     notes = [bool(_AMENDMENT_NOTE.search(line)) for line in lines]
     if any(notes) and sum(len(line) for line, note in zip(lines, notes) if not note) < 80:
@@ -281,6 +281,8 @@ def _layout_role(text: str, section: str, legal: bool, position: float, in_provi
         return RoleCall("toc", "page numbers before titles")
     if _looks_like_table(text, lines, legal):
         return RoleCall("table", "numbers")
+    if not legal and _looks_like_names(lines):
+        return RoleCall("front_matter", "list of names")
     if (m := _SIGNATURE_CUE.search(text)) and position > 0.8 and m.start() < 0.4 * len(text):
         return RoleCall("final_clause", "signature block")
     return None
@@ -310,11 +312,19 @@ def _looks_like_table(text: str, lines: list[str], legal: bool) -> bool:
     return share >= 0.3 or (share >= 0.15 and short >= 0.6 and len(lines) >= 8)
 
 
+def _looks_like_names(lines: list[str]) -> bool:
+    """A contributors' list: many short lines of capitalised words ("Danett Williams / Daniel C")."""
+    names = sum(1 <= len(line.split()) <= 5 and all(w[0].isupper() or not w[0].isalpha() for w in line.split())
+                for line in lines)
+    numbers = sum(bool(_NUMBER_TOKEN.match(line)) for line in lines)
+    return len(lines) >= 8 and names >= 0.7 * len(lines) and not numbers
+
+
 def _structure_role(text: str, section: str, heading: str, doc_type: str, position: float,
                     in_provision: bool) -> RoleCall | None:
     legal = doc_type in LEGAL_TYPES
     title = _provision_title(section) if in_provision else ""
-    last = section.split("›")[-1].strip()
+    last = re.split(r"[›,]", section)[-1].strip()  # "GRETA LV 3rd round, Appendix 1" -> "Appendix 1"
     if section.endswith(", footnotes") or _TITLE_REFERENCES.search(last) or (
             _TITLE_REFERENCES.search(heading) and (legal or position > 0.5)):
         return RoleCall("references", f"heading {heading or last!r}")
@@ -322,7 +332,9 @@ def _structure_role(text: str, section: str, heading: str, doc_type: str, positi
         return RoleCall("annex", f"heading {heading or last!r}")
     if _TITLE_ACKNOWLEDGEMENTS.search(heading) or _TITLE_ACKNOWLEDGEMENTS.search(last):
         return RoleCall("front_matter", f"heading {heading or last!r}")
-    if _TITLE_PREAMBLE.search(last) or (_TITLE_PREAMBLE.search(heading) and not in_provision):
+    # A treaty's preamble runs until Article 1; a report's "Preamble" heading names only its own chunk.
+    if _TITLE_PREAMBLE.search(last) or _TITLE_PREAMBLE.search(text.lstrip()[:12]) or (
+            _TITLE_PREAMBLE.search(heading) and legal and not in_provision):
         return RoleCall("preamble", f"heading {heading or last!r}")
     if title and _TITLE_DEFINITION.search(title):
         return RoleCall("definition", f"title {title!r}")

@@ -18,6 +18,7 @@ from ingest.metadata import read_manifest, short_title
 from ingest.readers import read_document
 from ingest.roles import ROLES, chunk_role, document_role_calls, document_roles
 from ingest.structure import find_units
+from tests import greta_fixtures
 from tests.conftest import require_shared_corpus
 
 CETS197 = "international/coe-cets197-convention-action-against-trafficking.txt"
@@ -29,9 +30,9 @@ def _chunker() -> Chunker:
 
 
 @functools.lru_cache(maxsize=None)
-def _roles(rel: str):
-    """(chunk, role, cue) for every chunk of a shared-corpus file, ingested as `thb ingest` would."""
-    root = require_shared_corpus()
+def _roles(rel: str, root=None):
+    """(chunk, role, cue) for every chunk of a shared-corpus file (or of a file under `root`)."""
+    root = root or require_shared_corpus()
     meta = read_manifest(root)[0][rel]
     path = root / rel
     raw = read_document(path, path.read_bytes(), page_timeout_s=20, ocr="off", language=meta.language)
@@ -99,10 +100,12 @@ def test_treaty_provisions_without_or_with_titles(rel, section, role):
 
 
 @pytest.mark.parametrize("rel, section", [
-    ("legislation/de-stgb-strafgesetzbuch.txt", "StGB § 232 Menschenhandel"),
-    ("legislation/de-stgb-strafgesetzbuch.txt", "StGB § 233 Ausbeutung der Arbeitskraft"),
+    # The two whole codes take ~10 s to chunk: the full suite only.
+    pytest.param("legislation/de-stgb-strafgesetzbuch.txt", "StGB § 232 Menschenhandel", marks=pytest.mark.slow),
+    pytest.param("legislation/de-stgb-strafgesetzbuch.txt", "StGB § 233 Ausbeutung der Arbeitskraft",
+                 marks=pytest.mark.slow),
+    pytest.param("legislation/no-straffeloven-2005.txt", "straffeloven § 257 Menneskehandel", marks=pytest.mark.slow),
     ("legislation/se-brottsbalken-1962-700-excerpt-4kap-6kap.txt", "BrB 4 kap. 1 a §"),
-    ("legislation/no-straffeloven-2005.txt", "straffeloven § 257 Menneskehandel"),
     ("legislation/fi-rikoslaki-1177-2014.txt", "Laki rikoslain muuttamisesta 1177/2014 25 luku 3 §"),
     ("legislation/pl-kodeks-karny-excerpt.txt", "Kodeks karny Art. 189a"),
     ("legislation/lv-kriminallikums-ch15.txt", "Krimināllikums 154.1 pants"),
@@ -114,6 +117,7 @@ def test_trafficking_offences_are_penalty_in_every_language(rel, section):
     assert roles - {"references"} == {"penalty"}, roles
 
 
+@pytest.mark.slow
 def test_stgb_front_matter_and_definitions():
     rows = _roles("legislation/de-stgb-strafgesetzbuch.txt")
     assert rows[0][1] == "front_matter" and "Ausfertigungsdatum" in rows[0][0].text
@@ -156,8 +160,23 @@ def test_pdf_table_of_contents_tables_and_references():
     assert fbi[0][1] == "body"  # the report's opening prose
 
 
+def test_greta_report_parts(tmp_path):
+    """A GRETA look-alike (tests/greta_fixtures.py; no real report can be fetched here): contents,
+    numbered paragraphs, page-foot footnotes and the appendix of conclusions."""
+    root = greta_fixtures.write_corpus(tmp_path, rounds=(3,))
+    rows = _roles("greta-lv-round3.pdf", root)
+    by_section = {}
+    for chunk, role, _cue in rows:
+        by_section.setdefault(chunk.section, set()).add(role)
+    assert rows[1][1] == "toc" and "...." in rows[1][0].text
+    assert by_section["GRETA LV 3rd round, footnotes"] == {"references"}
+    assert by_section["GRETA LV 3rd round, Appendix 1"] == {"annex"}
+    paragraphs = {s for s in by_section if ", para. " in s}
+    assert len(paragraphs) >= 15 and all(by_section[s] == {"body"} for s in paragraphs)
+
+
 def test_every_chunk_gets_one_known_role():
-    for rel in (CETS197, "legislation/no-straffeloven-2005.txt"):
+    for rel in (CETS197, "legislation/se-brottsbalken-1962-700-excerpt-4kap-6kap.txt"):
         assert {role for _c, role, _cue in _roles(rel)} <= set(ROLES)
 
 
