@@ -273,7 +273,8 @@ def _layout_role(text: str, section: str, legal: bool, position: float, in_provi
     if (m := _FOOTNOTE_DEF.search(text)) and m.start() < 0.25 * len(text):
         return RoleCall("references", "[^n]: footnote")
     notes = [bool(_AMENDMENT_NOTE.search(line)) for line in lines]
-    if any(notes) and sum(len(line) for line, note in zip(lines, notes) if not note) < 80:
+    rest = [line for line, note in zip(lines, notes) if not note]
+    if any(notes) and (not rest or (rest == lines[:1] and _PROVISION.match(rest[0]) and len(rest[0]) <= 60)):
         return RoleCall("references", "amendment history")
     if not legal and _looks_like_references(lines):
         return RoleCall("references", "citation lines")

@@ -118,6 +118,15 @@ def test_trafficking_offences_are_penalty_in_every_language(rel, section):
 
 
 @pytest.mark.slow
+def test_a_short_offence_with_its_amendment_note_is_penalty_not_a_footnote():
+    rows = _roles("legislation/no-straffeloven-2005.txt")
+    drap = [(chunk.text, role) for chunk, role, _cue in rows if chunk.section == "straffeloven § 275 Drap"]
+    assert drap and "Tilføyd ved lov" in drap[0][0] and {role for _t, role in drap} == {"penalty"}
+    notes = [role for chunk, role, _cue in rows if chunk.text.startswith(("Endret ved lov", "Tilføyd ved lov"))]
+    assert notes and set(notes) == {"references"}
+
+
+@pytest.mark.slow
 def test_stgb_front_matter_and_definitions():
     rows = _roles("legislation/de-stgb-strafgesetzbuch.txt")
     assert rows[0][1] == "front_matter" and "Ausfertigungsdatum" in rows[0][0].text
