@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -150,6 +151,11 @@ _FINAL_CUE = _rx(r"\bratified\b|\bratifications?\b", r"\bdenounc(?:e|ed|ing)\b|\
                  r"\bwchodzi w życie\b", r"\bstājas spēkā\b")
 
 
+_SECTION_LINE = re.compile(r"(?:SECTION|Section) [IVXLC\d]+|[IVXLC]+\.?")  # UN treaties: "SECTION I", "IV"
+_ROLE_HEADINGS = (_TITLE_PREAMBLE, _TITLE_ANNEX, _TITLE_REFERENCES, _TITLE_ACKNOWLEDGEMENTS,
+                  re.compile(r"^final (?:clauses|provisions)$", re.I))
+
+
 @dataclass(frozen=True, slots=True)
 class RoleCall:
     """A chunk's role and the cue that decided it (for explanations and hand checks)."""
@@ -190,13 +196,15 @@ def document_roles(doc: Document, chunks: Sequence[Chunk]) -> list[str]:
 def document_role_calls(doc: Document, chunks: Sequence[Chunk]) -> list[RoleCall]:
     """`document_roles` with the cue that decided each role."""
     headings = heading_marks(doc.text)
+    offsets = [offset for offset, _title in headings]
     length = max(1, len(doc.text))
     spans = _provision_spans(chunks)
     legal = doc.meta.doc_type in LEGAL_TYPES
     calls = []
     for chunk in chunks:
         look = chunk.start + min(300, len(chunk.text) // 2)
-        offset, heading = next(((o, t) for o, t in reversed(headings) if o <= look), (0, ""))
+        at = bisect_right(offsets, look) - 1
+        offset, heading = headings[at] if at >= 0 else (0, "")
         if not legal and look - offset > REPORT_HEADING_REACH:
             heading = ""  # a report's headings are not all found, so a role heading reaches only so far
         start, end = spans.get(chunk.ordinal, (chunk.start, chunk.end))
@@ -214,13 +222,9 @@ def heading_marks(text: str) -> list[tuple[int, str]]:
     for i, line in enumerate(lines):
         stripped = line.strip().strip("#*_ ").strip()
         if stripped and len(stripped) <= 140 and not _TOC_LINE.search(stripped):
-            if any(p.match(stripped) for p in CHAPTER_PATTERNS) or re.fullmatch(r"(?:SECTION|Section) [IVXLC\d]+|[IVXLC]+\.?",
-                                                                                 stripped):
+            if any(p.match(stripped) for p in CHAPTER_PATTERNS) or _SECTION_LINE.fullmatch(stripped):
                 marks.append((offset, f"{stripped} {_next_line(lines, i)}".strip()))
-            elif len(stripped) <= 60 and (_TITLE_PREAMBLE.search(stripped) or _TITLE_ANNEX.search(stripped)
-                                          or _TITLE_REFERENCES.search(stripped)
-                                          or _TITLE_ACKNOWLEDGEMENTS.search(stripped)
-                                          or re.fullmatch(r"final (?:clauses|provisions)", stripped, re.I)):
+            elif len(stripped) <= 60 and any(p.search(stripped) for p in _ROLE_HEADINGS):
                 marks.append((offset, stripped))
         offset += len(line) + 1
     return marks
@@ -267,7 +271,7 @@ def _layout_role(text: str, section: str, legal: bool, position: float, in_provi
     if in_provision and len(lines) <= 4 and any(_REPEALED.search(line) for line in lines[:2] + [
             _PROVISION_TITLE.sub("", lines[0])]):
         return RoleCall("editorial_note", "repealed provision")
-    toc = sum(bool(_TOC_LINE.search(line)) for line in lines)
+    toc = sum(bool(_TOC_LINE.search(line)) for line in lines) if ".." in text or "…" in text or "__" in text else 0
     if toc >= 3 or (toc >= 1 and (toc >= len(lines) / 2 or _TOC_TITLE.search(lines[0]))):
         return RoleCall("toc", f"{toc} dot-leader lines")
     if (m := _FOOTNOTE_DEF.search(text)) and m.start() < 0.25 * len(text):
@@ -304,7 +308,7 @@ def _looks_like_references(lines: list[str]) -> bool:
 
 def _looks_like_table(text: str, lines: list[str], legal: bool) -> bool:
     tokens = text.split()
-    if len(tokens) < 12:
+    if len(tokens) < 12 or sum(ch.isdigit() for ch in text) < 0.1 * len(tokens):
         return False
     share = sum(bool(_NUMBER_TOKEN.match(t)) for t in tokens) / len(tokens)
     short = sum(len(line.split()) <= 4 for line in lines) / len(lines)
@@ -321,36 +325,42 @@ def _looks_like_names(lines: list[str]) -> bool:
     return len(lines) >= 8 and names >= 0.7 * len(lines) and not numbers
 
 
+@functools.lru_cache(maxsize=4096)
+def _has(pattern: re.Pattern, label: str) -> bool:
+    """Whether a section label or heading matches; cached, since a document repeats its labels."""
+    return bool(pattern.search(label))
+
+
 def _structure_role(text: str, section: str, heading: str, doc_type: str, position: float,
                     in_provision: bool) -> RoleCall | None:
     legal = doc_type in LEGAL_TYPES
     title = _provision_title(section) if in_provision else ""
     last = re.split(r"[›,]", section)[-1].strip()  # "GRETA LV 3rd round, Appendix 1" -> "Appendix 1"
-    if section.endswith(", footnotes") or _TITLE_REFERENCES.search(last) or (
-            _TITLE_REFERENCES.search(heading) and (legal or position > 0.5)):
+    if section.endswith(", footnotes") or _has(_TITLE_REFERENCES, last) or (
+            _has(_TITLE_REFERENCES, heading) and (legal or position > 0.5)):
         return RoleCall("references", f"heading {heading or last!r}")
-    if _TITLE_ANNEX.search(last) or _TITLE_ANNEX.search(heading):
+    if _has(_TITLE_ANNEX, last) or _has(_TITLE_ANNEX, heading):
         return RoleCall("annex", f"heading {heading or last!r}")
-    if _TITLE_ACKNOWLEDGEMENTS.search(heading) or _TITLE_ACKNOWLEDGEMENTS.search(last):
+    if _has(_TITLE_ACKNOWLEDGEMENTS, heading) or _has(_TITLE_ACKNOWLEDGEMENTS, last):
         return RoleCall("front_matter", f"heading {heading or last!r}")
     # A treaty's preamble runs until Article 1; a report's "Preamble" heading names only its own chunk.
-    if _TITLE_PREAMBLE.search(last) or _TITLE_PREAMBLE.search(text.lstrip()[:12]) or (
-            _TITLE_PREAMBLE.search(heading) and legal and not in_provision):
+    if _has(_TITLE_PREAMBLE, last) or _TITLE_PREAMBLE.search(text.lstrip()[:12]) or (
+            _has(_TITLE_PREAMBLE, heading) and legal and not in_provision):
         return RoleCall("preamble", f"heading {heading or last!r}")
-    if title and _TITLE_DEFINITION.search(title):
+    if title and _has(_TITLE_DEFINITION, title):
         return RoleCall("definition", f"title {title!r}")
-    if title and _TITLE_FINAL.search(title):
+    if title and _has(_TITLE_FINAL, title):
         return RoleCall("final_clause", f"title {title!r}")
-    if title and _TITLE_PENALTY.search(title):
+    if title and _has(_TITLE_PENALTY, title):
         return RoleCall("penalty", f"title {title!r}")
-    if title and _TITLE_OPERATIVE.search(title):
+    if title and _has(_TITLE_OPERATIVE, title):
         return RoleCall("operative", f"title {title!r}")
     if legal and in_provision and heading:
-        if _TITLE_DEFINITION.search(heading) and len(_chapter_title(heading).split()) <= 4:
+        if _has(_TITLE_DEFINITION, heading) and len(_chapter_title(heading).split()) <= 4:
             return RoleCall("definition", f"chapter {heading!r}")
-        if _TITLE_FINAL.search(heading):
+        if _has(_TITLE_FINAL, heading):
             return RoleCall("final_clause", f"chapter {heading!r}")
-        if _TITLE_PENALTY.search(heading):
+        if _has(_TITLE_PENALTY, heading):
             return RoleCall("penalty", f"chapter {heading!r}")
     if legal and not in_provision and not heading and position < 0.3:
         return _before_provisions(text, doc_type, position)
