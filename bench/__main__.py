@@ -1,4 +1,4 @@
 """`python -m bench`: the same as `thb bench`."""
-from ui.cli_bench import bench
+from bench.cli import bench
 
 bench(prog_name="python -m bench")

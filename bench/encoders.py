@@ -15,13 +15,13 @@ import time
 import numpy as np
 
 from index.embedder import ENCODERS, Embedder
-from ingest.settings import load_settings
+from ui.settings import load_settings
 
 DEV = "/work/shared/eval/dev.jsonl"
 
 
 def compare(texts: list[str], queries: list[str], reps: int, models_dir) -> dict[str, dict]:
-    model = load_settings().model_name
+    model = load_settings().index.model_name
     embedders = {v: Embedder(model, encoder=v, models_dir=models_dir) for v in ENCODERS}
     for e in embedders.values():  # warm up
         e.embed_batch(texts[:32])
@@ -60,7 +60,7 @@ def main() -> None:
     texts = [texts[i] for i in sorted(rng.choice(len(texts), min(args.chunks, len(texts)), replace=False))]
     with open(DEV, encoding="utf-8") as fh:
         queries = [json.loads(line)["query"] for line in fh][:40]
-    for name, row in compare(texts, queries, args.reps, settings.models_cache).items():
+    for name, row in compare(texts, queries, args.reps, settings.index.models_cache).items():
         print(json.dumps({"encoder": name, **row}))
 
 

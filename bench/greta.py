@@ -57,11 +57,11 @@ def round_cosines(folder: Path) -> list[dict]:
     import numpy as np
 
     from index.embedder import Embedder
-    from ingest.settings import load_settings
+    from ui.settings import load_settings
 
     r2 = extract(folder / "greta-lv-round2.pdf", 2)
     r3 = extract(folder / "greta-lv-round3.pdf", 3)
-    embedder = Embedder.for_settings(load_settings())
+    embedder = Embedder.for_settings(load_settings().index)
     v2 = np.asarray(embedder.embed_batch([r.text for r in r2]))
     v3 = np.asarray(embedder.embed_batch([r.text for r in r3]))
     v2 /= np.linalg.norm(v2, axis=1, keepdims=True)
@@ -89,7 +89,7 @@ def main(argv=None) -> None:
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
     from bench.runner import RESULTS, context
-    from ingest.settings import load_settings
+    from ui.settings import load_settings
     from search.rounds import REPEATED_MIN_COSINE
 
     ctx = context(load_settings())

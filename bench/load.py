@@ -73,7 +73,7 @@ def start_app(home: str | None, port: int, wait_s: float = 180.0) -> subprocess.
     env = dict(os.environ)
     if home:
         env["THB_HOME"] = home
-    code = ("from ingest.settings import load_settings; from ui.app import serve_app; "
+    code = ("from ui.settings import load_settings; from ui.app import serve_app; "
             f"serve_app(load_settings(), host='127.0.0.1', port={port})")
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + wait_s

@@ -144,7 +144,7 @@ def main(argv=None) -> None:
     parser.add_argument("--no-save", action="store_true", help="print only, do not append to bench/results.jsonl")
     args = parser.parse_args(argv)
     from bench.runner import RESULTS, context
-    from ingest.settings import load_settings
+    from ui.settings import load_settings
 
     ctx = dict(context(load_settings()), section="ocr")
     rows = []

@@ -31,7 +31,7 @@ def context(settings) -> dict:
                              capture_output=True, text=True).stdout.splitlines()
     if any(not line.endswith("bench/results.jsonl") for line in changed):
         commit += "-dirty"  # measured on uncommitted changes
-    return {"commit": commit, "model": settings.model_name, "encoder": settings.encoder, "cores": os.cpu_count(),
+    return {"commit": commit, "model": settings.index.model_name, "encoder": settings.index.encoder, "cores": os.cpu_count(),
             "load_avg": round(os.getloadavg()[0], 1), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
@@ -47,9 +47,9 @@ def bench_ingest(settings, corpus: Path, quick: bool, engines: tuple[str, ...] =
     from index.multilingual import MultilingualEncoder
     from ingest.documents import embedding_text
 
-    Embedder.for_settings(settings)  # load the models first: ingest time is then parse + chunk + embed + write
-    if settings.multilingual != "off":
-        MultilingualEncoder.for_settings(settings)
+    Embedder.for_settings(settings.index)  # load the models first: ingest time is then parse + chunk + embed + write
+    if settings.index.multilingual != "off":
+        MultilingualEncoder.for_settings(settings.index)
     rows, first_home = [], None
     for engine in engines:
         scratch = settings.replace(home=Path(tempfile.mkdtemp(prefix=f"thb-bench-{engine}-")))
@@ -62,10 +62,10 @@ def bench_ingest(settings, corpus: Path, quick: bool, engines: tuple[str, ...] =
         else:
             rows_extra = {}
         started = time.perf_counter()
-        summary = ingest_paths(scratch, [corpus], engine=engine)
+        summary = ingest_paths(scratch.index, [corpus], engine=engine)
         seconds = time.perf_counter() - started
         first_home = first_home or scratch
-        rows.append({"section": "ingest", "engine": engine, "multilingual": settings.multilingual,
+        rows.append({"section": "ingest", "engine": engine, "multilingual": settings.index.multilingual,
                      "corpus": str(corpus), "home": str(scratch.home), "docs": summary.added,
                      "chunks": summary.chunks, "pipeline_s": round(seconds, 1),
                      "pipeline_chunks_per_s": round(summary.chunks / seconds, 1), **rows_extra})
@@ -88,13 +88,13 @@ def _raw_encoders(settings, texts: list[str], quick: bool) -> dict:
     from index.embedder import Embedder
     from index.multilingual import CHOICES, MultilingualEncoder
 
-    embedder = Embedder.for_settings(settings)
+    embedder = Embedder.for_settings(settings.index)
     started = time.perf_counter()
     embedder.embed_batch(sorted(texts, key=len))
     row = {"section": "encoders", "chunks": len(texts),
            "minilm_chunks_per_s": round(len(texts) / (time.perf_counter() - started), 1)}
     sample = texts[:: max(1, len(texts) // (60 if quick else 300))]
-    encoders = {c: MultilingualEncoder(c, models_dir=settings.models_cache) for c in CHOICES if c != "off"}
+    encoders = {c: MultilingualEncoder(c, models_dir=settings.index.models_cache) for c in CHOICES if c != "off"}
     for encoder in encoders.values():  # warm up
         encoder.passages(sample[:4])
     spent = dict.fromkeys(encoders, 0.0)
@@ -109,7 +109,7 @@ def _raw_encoders(settings, texts: list[str], quick: bool) -> dict:
         cosine = (np.concatenate(vectors[choice]) * reference).sum(axis=1)
         row[f"{choice}_chunks_per_s"] = round(len(sample) / spent[choice], 2)
         row[f"{choice}_cos_min"], row[f"{choice}_cos_mean"] = round(float(cosine.min()), 4), round(float(cosine.mean()), 4)
-    ml_rate = row.get(f"{settings.multilingual}_chunks_per_s")
+    ml_rate = row.get(f"{settings.index.multilingual}_chunks_per_s")
     both_s = len(texts) / row["minilm_chunks_per_s"] + (len(texts) / ml_rate if ml_rate else 0.0)
     row["raw_both_encoders_s"] = round(both_s, 1)
     return row
@@ -134,12 +134,12 @@ def bench_query(settings, queries_path: Path, quick: bool) -> dict:
     from search.evaluation import load_queries
 
     queries = [q.query for q in load_queries(queries_path)]
-    searcher = Searcher(settings)
+    searcher = Searcher(settings.search)
     searcher.cache.max_entries = 0  # each repeat is searched, not answered from the result cache
     searcher.search(queries[0])
     plain = None
-    if searcher.ml_index is not None and settings.multilingual != "off":
-        plain = Searcher(settings.replace(multilingual="off"), embedder=searcher.embedder)
+    if searcher.ml_index is not None and settings.index.multilingual != "off":
+        plain = Searcher(settings.replace(multilingual="off").search, embedder=searcher.embedder)
         plain.cache.max_entries = 0
         plain.search(queries[0])
     lat, lat_plain = [], []
@@ -171,7 +171,7 @@ def bench_quality(settings, queries_path: Path) -> dict:
     from search.evaluation import evaluate, load_queries
 
     queries = load_queries(queries_path)
-    results = Searcher(settings).search_batch([q.query for q in queries], top_k=10)
+    results = Searcher(settings.search).search_batch([q.query for q in queries], top_k=10)
     hits = {q.qid: [h.to_json() for h in r.hits] for q, r in zip(queries, results)}
     metrics = evaluate(queries, hits, k=10)["all"]
     return {"section": "quality", "queries": len(queries), "ndcg@10": metrics["ndcg"],
@@ -188,9 +188,9 @@ def bench_retag(settings) -> dict:
     home = Path(tempfile.mkdtemp(prefix="thb-bench-retag-"))
     scratch = settings.replace(home=home)
     shutil.copytree(settings.index_dir, scratch.index_dir)
-    load_tagger(scratch)  # the models load first: the row times the re-tag itself
+    load_tagger(scratch.index)  # the models load first: the row times the re-tag itself
     started = time.perf_counter()
-    count, tagger = retag_index(scratch, with_tagger=True)
+    count, tagger = retag_index(scratch.index, with_tagger=True)
     seconds = time.perf_counter() - started
     shutil.rmtree(home, ignore_errors=True)
     return {"section": "retag", "chunks": count, "seconds": round(seconds, 2),

@@ -124,7 +124,7 @@ def run_end_to_end(home, queries: list[str], *, reps: int = 2, log=print) -> dic
     settings = _settings_for(home, catalog.read_manifest(home / "index"))
     before = rss_mb()
     started = time.perf_counter()
-    searcher = Searcher(settings)
+    searcher = Searcher(settings.search)
     searcher.search(queries[0])
     load_s, loaded = time.perf_counter() - started, rss_mb()
     lat, growth = [], []
@@ -135,7 +135,7 @@ def run_end_to_end(home, queries: list[str], *, reps: int = 2, log=print) -> dic
         lat.append((time.perf_counter() - started) * 1000)
         growth.append(rss_mb() - mem)
     row = {"section": "scale-e2e", "chunks": searcher.size, "index": vectors_kind(searcher.index),
-           "multilingual": settings.multilingual, "lexical": "memory" if searcher.lexical is not None else "fts5",
+           "multilingual": settings.index.multilingual, "lexical": "memory" if searcher.lexical is not None else "fts5",
            "queries": len(lat), "p50_ms": round(float(np.percentile(lat, 50)), 1),
            "p95_ms": round(float(np.percentile(lat, 95)), 1), "load_s": round(load_s, 1),
            "rss_at_load_mb": round(loaded - before), "rss_mb": round(rss_mb()),

@@ -84,7 +84,7 @@ def build(source: Path, target: Path, n_chunks: int, seed: int = 0) -> dict:
     if ml is not None:
         vectors.write_index_atomic(ml, target / "index" / catalog.ML_FAISS_NAME)
         info = dict(src_manifest["multilingual"], vectors=int(ml.ntotal), index_type=vectors.index_type(ml))
-    manifest = catalog.write_manifest(settings, conn, index_type="flat", multilingual=info)
+    manifest = catalog.write_manifest(settings.index, conn, index_type="flat", multilingual=info)
     conn.close()
     return manifest
 
@@ -120,7 +120,7 @@ def _copy_document(conn, doc, rows, doc_path: str, copy: int, rng, room: int) ->
 
 def _settings_for(home: Path, manifest: dict):
     """Settings that accept the source's index (its encoder and multilingual encoder)."""
-    from ingest.settings import load_settings
+    from ui.settings import load_settings
 
     built = (manifest.get("multilingual") or {}).get("encoder")
     choice = next((c for c in multilingual.CHOICES if c != "off" and multilingual.encoder_id(c) == built), "off")

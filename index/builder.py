@@ -1,6 +1,7 @@
 """Ingest files into the index: incremental by content hash, one transaction, atomic files."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from ingest.documents import Chunk, Document, embedding_text
 from ingest.errors import DiskFull, IndexBusy, ManifestError, UnreadableDocument
 from ingest.metadata import read_manifest
 from ingest.pipeline import SourceFile, check_follow_symlinks, discover, document_id, prepare_document
-from ingest.settings import Settings
+from index.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class _Plan:
     seen: set[tuple[str, str]] = field(default_factory=set)
 
 
-def _test_hook(point: str, settings: Settings) -> None:
+def _test_hook(point: str, settings: IndexSettings) -> None:
     """Crash-safety tests only: THB_TEST_CRASH_AT=point kills this process (as kill -9 would);
     THB_TEST_PAUSE_AT=point writes index/paused-at-<point> and waits (max 120 s) until it is removed."""
     if os.environ.get("THB_TEST_CRASH_AT") == point:
@@ -75,7 +76,7 @@ def _test_hook(point: str, settings: Settings) -> None:
             time.sleep(0.05)
 
 
-def _remove_stale_temp_files(settings: Settings) -> None:
+def _remove_stale_temp_files(settings: IndexSettings) -> None:
     """Temp files left by a killed ingest (we hold the lock, so none is being written now)."""
     for tmp in settings.index_dir.glob(".*.tmp"):
         tmp.unlink(missing_ok=True)
@@ -83,7 +84,7 @@ def _remove_stale_temp_files(settings: Settings) -> None:
 
 
 @contextmanager
-def disk_errors(settings: Settings):
+def disk_errors(settings: IndexSettings):
     """A full disk (ENOSPC writing FAISS, "database or disk is full" from SQLite) becomes one
     DiskFull line naming the disk, with this run's temp files removed; the store's transaction
     has rolled back (or committed whole), so the previous index stands."""
@@ -125,12 +126,12 @@ def _free_mb(path: Path) -> float:
     return shutil.disk_usage(path).free / 1048576
 
 
-def lock_for(settings: Settings, *, wait_s: float = 0.0) -> FileLock:
+def lock_for(settings: IndexSettings, *, wait_s: float = 0.0) -> FileLock:
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     return FileLock(str(settings.index_dir / "ingest.lock"), timeout=wait_s)
 
 
-def acquire_writer_lock(settings: Settings, wait_s: float = 0.0) -> FileLock:
+def acquire_writer_lock(settings: IndexSettings, wait_s: float = 0.0) -> FileLock:
     """The index's one-writer lock, held; IndexBusy when another writer keeps it past `wait_s`."""
     lock = lock_for(settings, wait_s=wait_s)
     try:
@@ -141,7 +142,7 @@ def acquire_writer_lock(settings: Settings, wait_s: float = 0.0) -> FileLock:
     return lock
 
 
-def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
+def ingest_paths(settings: IndexSettings, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
                  progress=None, wait_s: float = 0.0, tagger=None, engine: str = "local",
                  address: str | None = None) -> IngestSummary:
     """Bring the index in line with the files under `paths`; one writer at a time.
@@ -171,7 +172,7 @@ def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, 
 REBUILD_PREFIX = ".rebuild-"
 
 
-def _rebuild_beside(settings: Settings, paths: list[Path], *, progress, tagger, engine="local",
+def _rebuild_beside(settings: IndexSettings, paths: list[Path], *, progress, tagger, engine="local",
                     address=None) -> IngestSummary:
     """Build a new index in a folder beside the live one, then swap the two folders in one atomic
     rename; the old folder (and the files a running `thb serve` still reads) goes only afterwards.
@@ -181,7 +182,7 @@ def _rebuild_beside(settings: Settings, paths: list[Path], *, progress, tagger, 
     the next ingest."""
     scratch = settings.home / f"{REBUILD_PREFIX}{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
-    fresh = settings.replace(home=scratch)
+    fresh = dataclasses.replace(settings, home=scratch)
     # the new folder's lock is held too: once swapped in, it is the lock other ingests wait on
     new_lock = lock_for(fresh)
     new_lock.acquire()
@@ -220,13 +221,13 @@ def swap_folders(new: Path, live: Path) -> None:
         os.replace(new, live)
 
 
-def _remove_stale_rebuilds(settings: Settings) -> None:
+def _remove_stale_rebuilds(settings: IndexSettings) -> None:
     """Folders of rebuilds killed before their swap (we hold the lock: none is running)."""
     for folder in settings.home.glob(f"{REBUILD_PREFIX}*"):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progress, tagger, engine="local",
+def _ingest_locked(settings: IndexSettings, paths: list[Path], *, prune: bool, progress, tagger, engine="local",
                    address=None) -> IngestSummary:
     started = time.perf_counter()
     summary = IngestSummary()
@@ -234,7 +235,7 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
     catalog.check_compatible(manifest, settings)
     conn = store.connect(settings.index_dir / catalog.DB_NAME)
     try:
-        sources, problems = discover(paths, follow_symlinks=check_follow_symlinks(settings.follow_symlinks))
+        sources, problems = discover(paths, follow_symlinks=check_follow_symlinks(settings.ingest.follow_symlinks))
         summary.failed.extend(problems)
         ml_new = None
         if engine == "ray":
@@ -272,7 +273,7 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
 ML_BATCH = 32
 
 
-def _multilingual_vectors(settings: Settings, conn, plan: "_Plan", progress, new=None):
+def _multilingual_vectors(settings: IndexSettings, conn, plan: "_Plan", progress, new=None):
     """Multilingual vectors (index/multilingual.py) of the new chunks, in plan order, and of the
     stored chunks that have none yet (ingested while it was off): (array or None, [(vec_id, vector)]).
     `new`: the new chunks' vectors when another engine made them already."""
@@ -294,7 +295,7 @@ def _multilingual_vectors(settings: Settings, conn, plan: "_Plan", progress, new
     return (new if new is not None else vecs[:n_new]), [(r["vec_id"], vecs[n_new + i]) for i, r in enumerate(stale)]
 
 
-def _write_ml_vectors(settings: Settings, conn, index) -> dict | None:
+def _write_ml_vectors(settings: IndexSettings, conn, index) -> dict | None:
     """Write the multilingual FAISS index (atomic rename); what the manifest records of it, or None
     (and no file) when the store holds no multilingual vectors."""
     from index import multilingual
@@ -308,7 +309,7 @@ def _write_ml_vectors(settings: Settings, conn, index) -> dict | None:
             "vectors": int(index.ntotal), "index_type": vectors.index_type(index)}
 
 
-def _crash_after_first_batch(embedder, settings: Settings) -> None:
+def _crash_after_first_batch(embedder, settings: IndexSettings) -> None:
     """THB_TEST_CRASH_AT=embedding: die in the middle of embedding, after one batch."""
     real = embedder.embed_batch
 
@@ -328,7 +329,7 @@ def _crash_before_rename(index, path: Path) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _resolve_tagger(settings: Settings, conn, tagger, summary: IngestSummary):
+def _resolve_tagger(settings: IndexSettings, conn, tagger, summary: IngestSummary):
     """The priority tagger for new chunks: the one given, else the settings' taxonomy (False: none)."""
     if tagger is False:
         return None
@@ -343,7 +344,7 @@ def _resolve_tagger(settings: Settings, conn, tagger, summary: IngestSummary):
     return tagger
 
 
-def _plan_and_embed(settings: Settings, conn, sources: list[SourceFile], summary: IngestSummary, progress):
+def _plan_and_embed(settings: IndexSettings, conn, sources: list[SourceFile], summary: IngestSummary, progress):
     """Read and chunk files on a worker thread while this thread embeds what is ready.
 
     Parsing (pypdf in a child process), cleaning, chunking and sentence finding overlap with the
@@ -431,7 +432,7 @@ def _embed_sorted(embedder, texts: list[str]):
     return out
 
 
-def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSummary, progress,
+def _plan(settings: IndexSettings, conn, sources: list[SourceFile], summary: IngestSummary, progress,
           on_file=None, prepare=None) -> _Plan:
     """Decide, file by file, what is new, changed, unchanged or an alias of a known document.
 
@@ -439,10 +440,10 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
     `prepare(source, data, meta)` stands in for prepare_document (the Ray engine submits a task).
     """
     plan = _Plan()
-    chunker = Chunker(model_dir(settings.model_name), chunk_tokens=settings.chunk_tokens,
-                      overlap_tokens=settings.overlap_tokens, label_tokens=settings.label_tokens)
+    chunker = Chunker(model_dir(settings.model_name), chunk_tokens=settings.ingest.chunk_tokens,
+                      overlap_tokens=settings.ingest.overlap_tokens, label_tokens=settings.ingest.label_tokens)
     manifests: dict[Path, dict] = {}
-    limit = int(settings.max_file_mb * 1024 * 1024)
+    limit = int(settings.ingest.max_file_mb * 1024 * 1024)
     pending_ids: dict[str, tuple[SourceFile, Document]] = {}
     bar = progress(sources, "reading and embedding") if progress else sources  # the files, in step with both
     for source in bar:
@@ -456,7 +457,7 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
             stat = source.path.stat()
             if stat.st_size > limit:
                 raise UnreadableDocument(source.path, f"file is {stat.st_size / 1048576:.1f} MB, over the "
-                                         f"{settings.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
+                                         f"{settings.ingest.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
             known = conn.execute("SELECT doc_id, size, mtime FROM paths WHERE root=? AND doc_path=?", key).fetchone()
             relabel = bool(known) and _metadata_changed(conn, known["doc_id"], meta)
             if known and known["size"] == stat.st_size and known["mtime"] == stat.st_mtime and not relabel:
@@ -468,7 +469,7 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
                 raise UnreadableDocument(source.path, "file changed while being read; run the ingest again")
             if len(data) > limit:
                 raise UnreadableDocument(source.path, f"file is {len(data) / 1048576:.1f} MB, over the "
-                                         f"{settings.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
+                                         f"{settings.ingest.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
             doc_id = document_id(data)
             info = {"size": len(data), "mtime": stat.st_mtime}
             relabel = relabel and known["doc_id"] == doc_id  # same bytes, new manifest row: index it anew
@@ -484,8 +485,8 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
                 plan.aliases.append((source, doc_id, info))
                 continue
             doc, chunks = (prepare(source, data, meta) if prepare else
-                           prepare_document(source, data, meta, chunker, page_timeout_s=settings.pdf_page_timeout_s,
-                                            ocr=settings.ocr, progress=progress))
+                           prepare_document(source, data, meta, chunker, page_timeout_s=settings.ingest.pdf_page_timeout_s,
+                                            ocr=settings.ingest.ocr, progress=progress))
             pending_ids[doc_id] = (source, doc)
             plan.new_docs.append((source, doc, chunks, dict(info, updated=bool(known))))
         except UnreadableDocument as exc:
@@ -522,7 +523,7 @@ def _manifest_rows(root: Path, summary: IngestSummary) -> dict:
     return rows
 
 
-def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, *, prune: bool,
+def _write(settings: IndexSettings, conn, plan: _Plan, vecs, summary: IngestSummary, *, prune: bool,
            roots: list[Path], tagger, ml_vecs=None, backfill=()) -> list[int]:
     """All changes in one transaction; returns the FAISS ids that were deleted."""
     removed_ids: list[int] = []

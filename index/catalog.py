@@ -16,7 +16,7 @@ from pathlib import Path
 from index import store, vectors
 from index.embedder import model_dimension, vectors_compatible
 from ingest.errors import IndexDamaged, IndexMismatch
-from ingest.settings import Settings
+from index.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ ML_FAISS_NAME = "vectors-multilingual.faiss"  # index/multilingual.py: the secon
 MANIFEST_NAME = "manifest.json"
 
 
-def rebuild_hint(settings: Settings) -> str:
+def rebuild_hint(settings: IndexSettings) -> str:
     return f"run `thb ingest --rebuild PATH...` (THB_HOME={settings.home}) to rebuild it"
 
 
@@ -40,7 +40,7 @@ def read_manifest(index_dir: Path) -> dict | None:
         raise IndexMismatch(f"{path}: unreadable index manifest ({exc})") from None
 
 
-def check_compatible(manifest: dict | None, settings: Settings) -> None:
+def check_compatible(manifest: dict | None, settings: IndexSettings) -> None:
     """Refuse an index built with another model, dimension or schema."""
     _check_store_schema(settings)
     if manifest is None:
@@ -62,7 +62,7 @@ def check_compatible(manifest: dict | None, settings: Settings) -> None:
     _check_multilingual(manifest, settings)
 
 
-def _check_multilingual(manifest: dict, settings: Settings) -> None:
+def _check_multilingual(manifest: dict, settings: IndexSettings) -> None:
     """Refuse multilingual vectors from another encoder than settings.multilingual (their spaces
     differ slightly: mixing them would rank by the encoder, not by meaning)."""
     from index import multilingual
@@ -75,7 +75,7 @@ def _check_multilingual(manifest: dict, settings: Settings) -> None:
             f"{settings.multilingual!r} ({wanted}): {rebuild_hint(settings)} or set THB_MULTILINGUAL")
 
 
-def _check_store_schema(settings: Settings) -> None:
+def _check_store_schema(settings: IndexSettings) -> None:
     """The store's own schema version, so a missing or edited manifest cannot hide a newer schema."""
     import sqlite3
 
@@ -96,7 +96,7 @@ def _check_store_schema(settings: Settings) -> None:
                             f"thb reads {store.SCHEMA_VERSION}: {rebuild_hint(settings)}")
 
 
-def _check_not_truncated(settings: Settings, path: Path) -> None:
+def _check_not_truncated(settings: IndexSettings, path: Path) -> None:
     """A zero-byte store beside a manifest or FAISS file once held an index: refuse it rather than
     let SQLite start an empty one in its place."""
     if path.stat().st_size == 0 and any((settings.index_dir / n).is_file()
@@ -105,7 +105,7 @@ def _check_not_truncated(settings: Settings, path: Path) -> None:
                            f"as it is: {rebuild_hint(settings)}")
 
 
-def check_store_integrity(settings: Settings) -> None:
+def check_store_integrity(settings: IndexSettings) -> None:
     """Refuse a truncated or corrupt store (PRAGMA quick_check: every page and index entry read
     once: 0.5 s for a 92 MB store on this 2-core machine under load) with the rebuild command; the
     store is never replaced. Run when an ingest or a searcher opens the store, not at every search."""
@@ -128,7 +128,7 @@ def check_store_integrity(settings: Settings) -> None:
                            f"{rebuild_hint(settings)}")
 
 
-def write_manifest(settings: Settings, conn, *, index_type: str, multilingual: dict | None = None) -> dict:
+def write_manifest(settings: IndexSettings, conn, *, index_type: str, multilingual: dict | None = None) -> dict:
     """`multilingual`: what made the chunks' second vectors ({"encoder", "dimension", "vectors",
     "index_type"}), or None when the index has none."""
     counts = {
@@ -141,8 +141,8 @@ def write_manifest(settings: Settings, conn, *, index_type: str, multilingual: d
         "model": settings.model_name,
         "dimension": model_dimension(settings.model_name),
         "schema_version": store.SCHEMA_VERSION,
-        "chunking": {"chunk_tokens": settings.chunk_tokens, "overlap_tokens": settings.overlap_tokens,
-                     "label_tokens": settings.label_tokens, "unit": "model word pieces"},
+        "chunking": {"chunk_tokens": settings.ingest.chunk_tokens, "overlap_tokens": settings.ingest.overlap_tokens,
+                     "label_tokens": settings.ingest.label_tokens, "unit": "model word pieces"},
         # What the FAISS file really holds (read from its header), else what the caller says.
         "index_type": vectors.describe_file(settings.index_dir / FAISS_NAME) or index_type,
         "encoder": settings.encoder,
@@ -181,7 +181,7 @@ def record_tagger(index_dir: Path, tagger: dict) -> None:
     os.replace(tmp, path)
 
 
-def load_vectors(settings: Settings, conn, manifest: dict | None):
+def load_vectors(settings: IndexSettings, conn, manifest: dict | None):
     """The FAISS index for the store's current generation, rebuilt from SQLite when stale."""
     path = settings.index_dir / FAISS_NAME
     current = store.generation(conn)
@@ -196,14 +196,14 @@ def load_vectors(settings: Settings, conn, manifest: dict | None):
     return vectors_from_store(settings, conn)
 
 
-def vectors_from_store(settings: Settings, conn):
+def vectors_from_store(settings: IndexSettings, conn):
     """A FAISS index built from every embedding the store holds (the store is the truth)."""
     dimension = model_dimension(settings.model_name)
     ids, vecs = store.all_embeddings(conn, dimension)
     return vectors.build_index(dimension, ids, vecs)
 
 
-def load_ml_vectors(settings: Settings, conn, manifest: dict | None):
+def load_ml_vectors(settings: IndexSettings, conn, manifest: dict | None):
     """The FAISS index of the multilingual vectors (None when the index has none, or has them from
     another encoder than this install's); rebuilt from SQLite when its file is stale."""
     from index import multilingual
@@ -232,5 +232,5 @@ def ml_vectors_from_store(conn):
     return vectors.build_index(multilingual.DIMENSION, ids, vecs) if len(ids) else None
 
 
-def has_index(settings: Settings) -> bool:
+def has_index(settings: IndexSettings) -> bool:
     return (settings.index_dir / DB_NAME).is_file()

@@ -67,10 +67,10 @@ def prepare_and_embed(settings, source, data: bytes, meta) -> Prepared:
     from ingest.pipeline import prepare_document
 
     started = time.perf_counter()
-    chunker = _chunker(settings.model_name, settings.chunk_tokens, settings.overlap_tokens, settings.label_tokens)
+    chunker = _chunker(settings.model_name, settings.ingest.chunk_tokens, settings.ingest.overlap_tokens, settings.ingest.label_tokens)
     try:
-        doc, chunks = prepare_document(source, data, meta, chunker, page_timeout_s=settings.pdf_page_timeout_s,
-                                       ocr=settings.ocr)
+        doc, chunks = prepare_document(source, data, meta, chunker, page_timeout_s=settings.ingest.pdf_page_timeout_s,
+                                       ocr=settings.ingest.ocr)
     except UnreadableDocument as exc:
         return Prepared(None, [], None, None, error=exc.reason, seconds=time.perf_counter() - started)
     texts = [c.embedding_text for c in chunks]

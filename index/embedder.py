@@ -118,14 +118,12 @@ class Embedder:
         return cls(settings.model_name, batch_size=settings.embed_batch_size,
                    encoder=query_encoder(settings.encoder, settings.query_encoder), models_dir=settings.models_cache)
 
-    def __init__(self, model_name: str, *, batch_size: int = 64, encoder: str | None = None,
+    def __init__(self, model_name: str, *, batch_size: int = 64, encoder: str = "onnx-int8",
                  models_dir: Path | None = None):
-        if encoder is None or models_dir is None:
-            from ingest.settings import load_settings
+        if models_dir is None:
+            from index.settings import default_models_cache
 
-            settings = load_settings()
-            encoder = encoder or settings.encoder
-            models_dir = models_dir or settings.models_cache
+            models_dir = default_models_cache()
         self.model_name = model_name
         self.encoder = check_encoder(encoder)
         self.dimension = model_dimension(model_name)

@@ -84,7 +84,7 @@ class MultilingualEncoder:
             self._m = _model()
         else:
             from index import e5_onnx
-            from ingest.settings import default_models_cache
+            from index.settings import default_models_cache
 
             variant, max_tokens = ONNX_CHOICES[choice]
             self._m = e5_onnx.load(variant, str(models_dir or default_models_cache()), max_tokens)

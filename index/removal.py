@@ -8,12 +8,12 @@ import numpy as np
 
 from index import catalog, incremental, store, vectors
 from index.builder import _drop_path, _write_ml_vectors, acquire_writer_lock
-from ingest.settings import Settings
+from index.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
 
-def remove_documents(settings: Settings, doc_ids: list[str], *, wait_s: float = 0.0) -> int:
+def remove_documents(settings: IndexSettings, doc_ids: list[str], *, wait_s: float = 0.0) -> int:
     """Drop documents (every path, chunk and vector of each) from the index; returns how many went."""
     if not catalog.has_index(settings):
         return 0
@@ -46,7 +46,7 @@ def remove_documents(settings: Settings, doc_ids: list[str], *, wait_s: float = 
     return gone
 
 
-def forget_failures(settings: Settings, doc_paths: list[str], *, wait_s: float = 0.0) -> int:
+def forget_failures(settings: IndexSettings, doc_paths: list[str], *, wait_s: float = 0.0) -> int:
     """Delete the recorded failures of these paths (a failed upload the user removed)."""
     if not catalog.has_index(settings):
         return 0

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from index import catalog, store
-from ingest.settings import Settings
+from index.settings import IndexSettings
 from index.tag_model import TaggerWeightsError
-from ingest.taxonomy import Priority, TaggingParams, Taxonomy, load_taxonomy
+from index.taxonomy import Priority, TaggingParams, Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def _prototype_text(priority: Priority) -> str:
     return f"{priority.label}. {priority.description}"
 
 
-def load_tagger(settings: Settings, taxonomy_path: Path | str | None = None, *,
+def load_tagger(settings: IndexSettings, taxonomy_path: Path | str | None = None, *,
                 trained: bool = True) -> Tagger:
     """The tagger for settings.taxonomy (or an explicit file), with the cached embedding model.
 
@@ -232,7 +232,7 @@ def _ml_vectors(tagger: Tagger, rows, texts: list[str]) -> np.ndarray | None:
     return np.vstack(vecs) if vecs else np.zeros((0, DIMENSION), dtype=np.float32)
 
 
-def retag_index(settings: Settings, taxonomy_path: Path | str | None = None, *, with_tagger: bool = False):
+def retag_index(settings: IndexSettings, taxonomy_path: Path | str | None = None, *, with_tagger: bool = False):
     """Re-tag every stored chunk from its stored embeddings and text, in one transaction; the
     tagger's version goes into the store's meta table and the manifest. Returns the number of
     chunks (with with_tagger: and the tagger's `describe()`)."""

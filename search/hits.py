@@ -1,6 +1,7 @@
 """Types the search stage produces."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -63,10 +64,14 @@ class Hit:
 
     @property
     def citation(self) -> str:
-        """`Title, § 232 …, p. 12` style citation: document, then section, then page ("(OCR)" when read so)."""
+        """The one citation format, for the CLI, the JSON and the app: `Title, § 232 …, para. 4, p. 12`:
+        document, section, numbered paragraph (unless the section names it), page ("(OCR)" when read so)."""
         parts = [self.title]
         if self.section and self.section != self.title:
             parts.append(self.section)
+        para = (self.paragraph or "").strip()
+        if para and not re.search(rf"(?<![\w.]){re.escape(para)}(?!\w)", self.section or ""):
+            parts.append(f"para. {para}" if para[:1].isdigit() else para)
         if self.page:
             parts.append(f"p. {self.page}" if self.page_end in (None, self.page) else f"pp. {self.page}-{self.page_end}")
             if self.ocr:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import load_settings
+from ui.settings import load_settings
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT.parent / "shared"
@@ -88,7 +88,7 @@ def session_settings(tmp_path_factory, session_corpus):
     prebuilt = os.environ.get("THB_TEST_SESSION_HOME")  # a home already ingested from SESSION_FILES
     if prebuilt:  # (on a loaded machine the build takes most of a test run); copied, never written
         shutil.copytree(prebuilt, settings.home, dirs_exist_ok=True)
-    summary = ingest_paths(settings, [session_corpus])  # with a prebuilt home: same bytes, no re-embedding
+    summary = ingest_paths(settings.index, [session_corpus])  # with a prebuilt home: same bytes, no re-embedding
     assert not summary.failed, summary.failed
     return settings
 
@@ -97,4 +97,4 @@ def session_settings(tmp_path_factory, session_corpus):
 def searcher(session_settings):
     from search.engine import Searcher
 
-    return Searcher(session_settings)
+    return Searcher(session_settings.search)

@@ -14,7 +14,7 @@ app_module = pytest.importorskip("ui.app", reason="ui.app (the Gradio app) has n
 if not hasattr(app_module, "build_server"):
     pytest.skip("ui.app has no build_server(settings, auth=...) to serve", allow_module_level=True)
 
-from ingest.settings import load_settings  # noqa: E402
+from ui.settings import load_settings  # noqa: E402
 
 TRAVERSALS = ["../../../../etc/passwd", "..%2F..%2F..%2Fetc%2Fpasswd", "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
               "%252e%252e%252fetc%252fpasswd", "/etc/passwd", "%2Fetc%2Fpasswd", "..\\..\\etc\\passwd",

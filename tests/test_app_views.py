@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.settings import load_settings
+from ui.settings import load_settings
 from search.hits import Hit
 from ui import app_results as results
 from ui import app_state

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.errors import UnreadableDocument
-from ingest.settings import load_settings
+from ui.settings import load_settings
 from tests.conftest import SHARED_CORPUS, copy_subset
 
 SMALL_FILES = [
@@ -273,7 +273,7 @@ def _good_files(root: Path) -> Path:
 def _results(home: Path) -> dict[str, list[tuple[str, str, float]]]:
     from search.engine import Searcher
 
-    searcher = Searcher(load_settings(home=home))
+    searcher = Searcher(load_settings(home=home).search)
     return {q: [(h.doc_path, h.chunk_id, round(h.score, 5)) for h in searcher.search(q).hits] for q in QUERIES}
 
 
@@ -378,7 +378,7 @@ def test_file_deleted_between_discover_and_read_is_counted(tmp_path):
                 source.path.unlink()
             yield source
 
-    summary = ingest_paths(load_settings(), [folder], progress=deleting)
+    summary = ingest_paths(load_settings().index, [folder], progress=deleting)
     assert summary.added == 1
     assert summary.failed == [(str(folder / "a.txt"), "cannot read file: No such file or directory")]
 
@@ -401,13 +401,13 @@ def test_file_changed_during_ingest_is_picked_up_next_time(tmp_path):
                 target.write_text("Seasonal berry pickers reported debt bondage to the inspectorate.\n")
 
     settings = load_settings()
-    first = ingest_paths(settings, [folder], progress=changing)
+    first = ingest_paths(settings.index, [folder], progress=changing)
     assert first.added == 2 and not first.failed
-    second = ingest_paths(settings, [folder])
+    second = ingest_paths(settings.index, [folder])
     assert second.updated == 1 and second.unchanged == 1
     from search.engine import Searcher
 
-    hits = Searcher(settings).search("berry pickers debt bondage").hits
+    hits = Searcher(settings.search).search("berry pickers debt bondage").hits
     assert hits[0].doc_path == "a.txt" and "berry pickers" in hits[0].text
 
 
@@ -418,6 +418,6 @@ def test_broken_symlink_is_reported_not_dropped(tmp_path):
     folder.mkdir()
     (folder / "ok.txt").write_text("Victims of trafficking are entitled to a recovery period.\n")
     (folder / "gone.txt").symlink_to(tmp_path / "deleted-target.txt")
-    summary = ingest_paths(load_settings(), [folder])
+    summary = ingest_paths(load_settings().index, [folder])
     assert summary.added == 1
     assert summary.failed == [(str(folder / "gone.txt"), "broken symbolic link (target is gone)")]

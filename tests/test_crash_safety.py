@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import load_settings
+from ui.settings import load_settings
 from tests.conftest import copy_subset
 
 BASE = ["legislation/fi-rikoslaki-1177-2014.txt", "legislation/is-almenn-hegningarlog-ch24.txt"]
@@ -33,7 +33,7 @@ def _ingest(home: Path, *paths: Path, **env) -> subprocess.CompletedProcess:
 def _answers(home: Path) -> dict:
     from search.engine import Searcher
 
-    searcher = Searcher(load_settings(home=home))
+    searcher = Searcher(load_settings(home=home).search)
     return {q: [(h.doc_path, h.chunk_id, round(h.score, 5)) for h in searcher.search(q).hits] for q in QUERIES}
 
 
@@ -45,7 +45,7 @@ def _consistent(home: Path) -> int:
     conn = store.connect(settings.index_dir / catalog.DB_NAME, readonly=True)
     try:
         manifest = catalog.read_manifest(settings.index_dir)
-        index = catalog.load_vectors(settings, conn, manifest)
+        index = catalog.load_vectors(settings.index, conn, manifest)
         import faiss
         import numpy as np
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from index import e5_onnx, e5_weights, multilingual
-from ingest.settings import load_settings
+from ui.settings import load_settings
 from tests.conftest import require_shared_corpus
 
 pytestmark = pytest.mark.slow

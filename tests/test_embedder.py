@@ -39,7 +39,7 @@ import pytest  # noqa: E402
 from index import embedder as emb  # noqa: E402
 from index.catalog import check_compatible  # noqa: E402
 from ingest.errors import IndexMismatch  # noqa: E402
-from ingest.settings import load_settings  # noqa: E402
+from ui.settings import load_settings  # noqa: E402
 
 MODEL = "all-MiniLM-L6-v2"
 CORPUS_TEXT = Path(__file__).resolve().parent.parent / "corpus" / "documents" / "taskforce"
@@ -145,10 +145,10 @@ def test_index_encoder_compatibility(built, querying, ok):
     settings = load_settings().replace(encoder=querying)
     manifest = {"model": MODEL, "dimension": 384, "schema_version": emb_schema(), "encoder": built}
     if ok:
-        check_compatible(manifest, settings)
+        check_compatible(manifest, settings.index)
     else:
         with pytest.raises(IndexMismatch, match=f"built with encoder='{built}'.*thb ingest --rebuild"):
-            check_compatible(manifest, settings)
+            check_compatible(manifest, settings.index)
 
 
 def emb_schema():

@@ -116,7 +116,7 @@ def test_document_prior_lifts_a_document_with_several_strong_passages():
 
 @pytest.mark.parametrize("seed", range(10))
 def test_top_n_matches_a_sorted_reference_with_ties_broken_by_id(seed):
-    from search.engine import top_n
+    from search.retrieval import top_n
 
     rng = random.Random(seed)
     for _ in range(200):

@@ -156,10 +156,10 @@ def test_a_schema_3_store_is_migrated_and_still_reads_read_only(tmp_path):
 @pytest.fixture(scope="module")
 def greta_index(fixture_folder, tmp_path_factory):
     from index.builder import ingest_paths
-    from ingest.settings import load_settings
+    from ui.settings import load_settings
 
     settings = load_settings(home=tmp_path_factory.mktemp("greta-home"), multilingual="off")
-    summary = ingest_paths(settings, [fixture_folder])
+    summary = ingest_paths(settings.index, [fixture_folder])
     return settings, summary
 
 
@@ -171,7 +171,7 @@ def test_ingested_report_cites_paragraph_and_page_and_stores_its_recommendations
     settings, summary = greta_index
     assert not summary.failed and summary.recommendations == 16
     assert "16 GRETA recommendations" in summary.line()
-    searcher = Searcher(settings)
+    searcher = Searcher(settings.search)
     hit = searcher.search("State Labour Inspectorate role in identifying victims", top_k=3).hits[0]
     assert "GRETA LV 3rd round, para. 7, p. 4" in hit.citation and hit.strength == "urges"
     only = searcher.search("victims of trafficking", Filters(strengths=("invites",)), top_k=10).hits

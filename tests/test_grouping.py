@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ingest.settings import DEFAULT_TAXONOMY
-from ingest.taxonomy import load_taxonomy
+from index.settings import DEFAULT_TAXONOMY
+from index.taxonomy import load_taxonomy
 from search.grouping import group_by_priority
 from search.hits import Hit
 
@@ -46,15 +46,13 @@ def test_grouping_preserves_the_set_of_real_hits(searcher):
     assert [g.priority_id for g in group_by_priority(untagged, TAXONOMY)] == ["other"]
 
 
-def test_a_group_holding_a_top_three_hit_is_never_folded():
-    """The best hit untagged: "Other" comes fourth, after three priority groups, and still opens."""
-    import re
-
-    from ui.app_render import results_html
-
-    hits = [make_hit(1, ()), make_hit(4, ("demand",)), make_hit(5, ("victim_protection",)),
-            make_hit(6, ("gender",)), make_hit(7, ("third_country",))]
-    groups = group_by_priority(hits, TAXONOMY)
-    assert [g.priority_id for g in groups] == ["demand", "victim_protection", "gender", "third_country", "other"]
-    opened = re.findall(r'<details class="thb-group" data-priority="([^"]+)"( open)?>', results_html(groups))
-    assert [pid for pid, is_open in opened if is_open] == ["demand", "victim_protection", "gender", "other"]
+def test_once_puts_each_hit_under_its_strongest_priority_only():
+    """The app's grouped list (group_by_priority(once=True)): a hit with two priorities shows once,
+    under the one its tag scores rank first; "Other" comes last; the plain grouping shows it twice."""
+    both = replace(make_hit(2, ("demand", "gender")), priority_scores={"demand": 0.4, "gender": 0.9})
+    hits = [make_hit(1, ()), both, make_hit(3, ("demand",))]
+    once = group_by_priority(hits, TAXONOMY, once=True)
+    assert [(g.priority_id, [h.rank for h in g.hits]) for g in once] == [("gender", [2]), ("demand", [3]), ("other", [1])]
+    assert all(not g.shared_ranks for g in once)
+    every = group_by_priority(hits, TAXONOMY)
+    assert sum(len(g.hits) for g in every) == 4 and all(2 in g.shared_ranks for g in every if g.priority_id != "other")

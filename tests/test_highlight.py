@@ -63,8 +63,8 @@ def test_answering_a_query_imports_neither_spacy_nor_torch(searcher):
     import subprocess
     import sys
 
-    code = ("import sys; from search.engine import Searcher; from ingest.settings import load_settings; "
-            "r = Searcher(load_settings()).search('penalty for human trafficking in Germany'); "
+    code = ("import sys; from search.engine import Searcher; from ui.settings import load_settings; "
+            "r = Searcher(load_settings().search).search('penalty for human trafficking in Germany'); "
             "assert r.hits and any(h.highlights for h in r.hits); "
             "print(sorted(m for m in ('spacy', 'torch', 'thinc', 'transformers') if m in sys.modules))")
     env = {**__import__("os").environ, "THB_HOME": str(searcher.settings.home)}

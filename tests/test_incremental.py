@@ -11,7 +11,7 @@ import pytest
 
 from index import catalog, multilingual, store
 from index.builder import ingest_paths
-from ingest.settings import load_settings
+from ui.settings import load_settings
 from tests.conftest import copy_subset
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,7 @@ def _assert_matches_store(settings) -> None:
     conn = store.connect(settings.index_dir / catalog.DB_NAME, readonly=True)
     try:
         on_disk = _contents(faiss.read_index(str(settings.index_dir / catalog.FAISS_NAME)))
-        truth = _contents(catalog.vectors_from_store(settings, conn))
+        truth = _contents(catalog.vectors_from_store(settings.index, conn))
         assert on_disk.keys() == truth.keys()
         assert all(np.array_equal(on_disk[i], truth[i]) for i in truth)
         ml_disk = _contents(faiss.read_index(str(settings.index_dir / catalog.ML_FAISS_NAME)))
@@ -44,7 +44,7 @@ def test_second_ingest_updates_both_faiss_files_in_place(tmp_path, caplog):
     corpus = copy_subset(tmp_path / "corpus", FIRST + SECOND)
     (corpus / SECOND[0]).rename(tmp_path / "later.txt")
     settings = load_settings(home=tmp_path / "home")
-    ingest_paths(settings, [corpus], tagger=False)
+    ingest_paths(settings.index, [corpus], tagger=False)
     first = catalog.read_manifest(settings.index_dir)
     assert first["multilingual"]["encoder"] == multilingual.encoder_id(settings.multilingual)
 
@@ -52,7 +52,7 @@ def test_second_ingest_updates_both_faiss_files_in_place(tmp_path, caplog):
     iceland = corpus / FIRST[0]
     iceland.write_text(iceland.read_text(encoding="utf-8") + "\n\n245. gr. Viðbót.\n", encoding="utf-8")  # one replaced
     with caplog.at_level(logging.INFO, logger="index.incremental"):
-        summary = ingest_paths(settings, [corpus], tagger=False)
+        summary = ingest_paths(settings.index, [corpus], tagger=False)
     assert summary.added == 1 and summary.updated == 1
     assert not [r for r in caplog.records if "rebuilding" in r.getMessage()]
     _assert_matches_store(settings)
@@ -60,7 +60,7 @@ def test_second_ingest_updates_both_faiss_files_in_place(tmp_path, caplog):
     assert manifest["multilingual"]["vectors"] == manifest["counts"]["chunks"]
 
     (corpus / FIRST[1]).unlink()  # one pruned
-    summary = ingest_paths(settings, [corpus], prune=True, tagger=False)
+    summary = ingest_paths(settings.index, [corpus], prune=True, tagger=False)
     assert summary.removed == 1
     _assert_matches_store(settings)
 
@@ -69,13 +69,13 @@ def test_files_left_by_a_crashed_ingest_are_rebuilt_not_trusted(tmp_path, caplog
     """A store a generation ahead of the manifest (an ingest died after its commit) is rebuilt from."""
     corpus = copy_subset(tmp_path / "corpus", FIRST)
     settings = load_settings(home=tmp_path / "home")
-    ingest_paths(settings, [corpus], tagger=False)
+    ingest_paths(settings.index, [corpus], tagger=False)
     conn = store.connect(settings.index_dir / catalog.DB_NAME)
     with store.transaction(conn):
         store.bump_generation(conn)  # what a crash between commit and manifest leaves
     conn.close()
     copy_subset(corpus, FIRST + SECOND)
     with caplog.at_level(logging.INFO, logger="index.incremental"):
-        ingest_paths(settings, [corpus], tagger=False)
+        ingest_paths(settings.index, [corpus], tagger=False)
     assert [r for r in caplog.records if "rebuilding" in r.getMessage()]
     _assert_matches_store(settings)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from index import store
 from search import lexical
-from search.engine import Searcher, _quote
+from search.engine import Searcher
+from search.prepare import query_terms
 
 QUERIES = [
     "what prison sentence applies to human trafficking in Sweden?",
@@ -27,10 +29,8 @@ def index(searcher):
 
 
 def fts5_bm25(searcher: Searcher, phrases: list[str]) -> dict[int, float]:
-    match = " OR ".join(_quote(p) for p in phrases)
-    rows = searcher.conn.execute(
-        "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)).fetchall()
-    return {int(r[0]): -float(r[1]) for r in rows}
+    """FTS5's own bm25() (the store's query), the reference."""
+    return store.fts_bm25(searcher.conn, phrases)
 
 
 def assert_same(got: dict[int, float], want: dict[int, float]) -> None:
@@ -41,14 +41,14 @@ def assert_same(got: dict[int, float], want: dict[int, float]) -> None:
 
 def test_vocabulary_is_fts5s(searcher, index):
     """Folding (lower case, diacritics off, split at non-letters) gives FTS5's terms, no more, no less."""
-    assert index.vocabulary() == set(searcher.term_df)
+    assert index.vocabulary() == set(store.term_df(searcher.conn))
     assert "manniskohandel" in index.vocabulary()  # Swedish "människohandel", folded as unicode61 does
     assert index.n == searcher.size
 
 
 @pytest.mark.parametrize("query", QUERIES)
 def test_query_terms_score_as_fts5(searcher, index, query):
-    terms = searcher._query_terms(query)
+    terms = query_terms(query, searcher.languages)
     want = fts5_bm25(searcher, terms)
     assert want, "the query must match something, or the comparison says nothing"
     assert_same(index.bm25(lexical.phrases(terms)), want)
@@ -58,7 +58,7 @@ def test_query_terms_score_as_fts5(searcher, index, query):
 def test_glossary_phrases_score_as_fts5(searcher, index, query):
     from index.terms import analyze
 
-    prepared = searcher._prepare(query, None)
+    prepared = searcher.prepare(query)
     phrases = sorted({" ".join(analyze(t, lang, compounds=False, identifiers=False))
                       for lang, ts in prepared.expansion.terms for t in ts} - {""})
     assert any(" " in p for p in phrases), "some phrase must have several words"
@@ -84,8 +84,8 @@ def test_identifiers_and_numbers_as_fts5(searcher, index):
 
 def test_search_ranks_the_same_with_either_lexical_backend(session_settings):
     """The whole search gives the same hits whether BM25 comes from memory or from FTS5."""
-    memory = Searcher(session_settings)
-    disk = Searcher(session_settings.replace(lexical_in_memory=False))
+    memory = Searcher(session_settings.search)
+    disk = Searcher(session_settings.replace(lexical_in_memory=False).search)
     assert memory.lexical is not None and disk.lexical is None
     for query in QUERIES:
         a, b = memory.search(query), disk.search(query)

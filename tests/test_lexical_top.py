@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from search import lexical
-from search.engine import lexical_top, top_n
+from search.retrieval import lexical_top, top_n
 
 
 @pytest.fixture(scope="module")

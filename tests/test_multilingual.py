@@ -52,8 +52,8 @@ def test_every_chunk_has_a_vector_and_the_manifest_names_the_encoder(session_set
 def test_english_question_reaches_foreign_provision_through_the_multilingual_space(
         session_settings, query, language, section):
     dense = session_settings.replace(fusion="dense", use_glossary=False, country_boost=0.0)
-    with_ml = Searcher(dense)
-    minilm = Searcher(dense.replace(multilingual="off"))
+    with_ml = Searcher(dense.search)
+    minilm = Searcher(dense.replace(multilingual="off").search)
     assert with_ml.ml_index is not None
     found = dense_sections(with_ml, query, language)
     assert any(s.startswith(section) for s in found), (section, found)

@@ -9,7 +9,7 @@ import pytest
 
 from ingest import ocr
 from ingest.errors import SettingsError, UnreadableDocument
-from ingest.settings import Settings, load_settings
+from ui.settings import Settings, load_settings
 from tests.conftest import require_shared_corpus
 
 needs_tesseract = pytest.mark.skipif(bool(ocr.missing_tools()),
@@ -84,7 +84,7 @@ def scan_index(scans, tmp_path_factory):
     folder, _cases = scans
     settings = load_settings(home=tmp_path_factory.mktemp("ocr-home"), multilingual="off")
     pages = []
-    summary = ingest_paths(settings, [folder], progress=lambda items, desc: pages.append(desc) or items)
+    summary = ingest_paths(settings.index, [folder], progress=lambda items, desc: pages.append(desc) or items)
     return settings, summary, pages
 
 
@@ -115,7 +115,7 @@ def test_a_known_question_finds_the_scanned_page_cited_as_ocr(scan_index):
     from search.engine import Searcher
 
     settings, _summary, _bars = scan_index
-    searcher = Searcher(settings)
+    searcher = Searcher(settings.search)
     for lang, (question, words) in QUESTIONS.items():
         top = searcher.search(question, top_k=3).hits[0]
         assert top.doc_path == f"scan-{lang}.pdf", (lang, [h.doc_path for h in searcher.search(question).hits])
@@ -132,7 +132,7 @@ def test_off_leaves_a_scan_unread_and_force_reads_a_text_page(scans, tmp_path):
     one = tmp_path / "one"
     one.mkdir()
     shutil.copyfile(cases["de"].pdf, one / "scan-de.pdf")
-    summary = ingest_paths(load_settings(home=tmp_path / "h1", ocr="off", multilingual="off"), [one], tagger=False)
+    summary = ingest_paths(load_settings(home=tmp_path / "h1", ocr="off", multilingual="off").index, [one], tagger=False)
     assert summary.failed == [(str(one / "scan-de.pdf"), "no text layer (scanned?)")]
     pages = ocr.ocr_pdf_pages((Path(require_shared_corpus()) / "pdf/fbi-ucr-human-trafficking-2014.pdf").read_bytes(),
                               [11], "en")

@@ -11,7 +11,7 @@ from index import catalog
 from index.builder import ingest_paths
 from index.store import connect
 from ingest.errors import IndexMismatch
-from ingest.settings import load_settings
+from ui.settings import load_settings
 from search.engine import Searcher
 from tests.conftest import BUNDLED_CORPUS, copy_subset
 
@@ -84,11 +84,11 @@ def _rows(settings):
 def test_reingest_does_no_work_and_changes_nothing(tmp_path):
     settings = load_settings()
     corpus = _small_corpus(tmp_path)
-    first = ingest_paths(settings, [corpus])
+    first = ingest_paths(settings.index, [corpus])
     assert (first.added, first.unchanged, first.failed) == (2, 0, [])
     before = _rows(settings)
     faiss_before = (settings.index_dir / catalog.FAISS_NAME).read_bytes()
-    again = ingest_paths(settings, [corpus])
+    again = ingest_paths(settings.index, [corpus])
     assert (again.added, again.updated, again.unchanged, again.chunks) == (0, 0, 2, 0)
     assert _rows(settings) == before
     assert (settings.index_dir / catalog.FAISS_NAME).read_bytes() == faiss_before
@@ -97,20 +97,20 @@ def test_reingest_does_no_work_and_changes_nothing(tmp_path):
 def test_changed_file_replaces_its_chunks_and_prune_removes_gone_files(tmp_path):
     settings = load_settings()
     corpus = _small_corpus(tmp_path)
-    ingest_paths(settings, [corpus])
+    ingest_paths(settings.index, [corpus])
     plan = corpus / "taskforce/cbss-tf-thb-strategic-plan-2012-2014.txt"
     plan.write_text(plan.read_text(encoding="utf-8") + "\n\nAddendum\n\nThe zebra crossing protocol was adopted.\n",
                     encoding="utf-8")
-    summary = ingest_paths(settings, [corpus])
+    summary = ingest_paths(settings.index, [corpus])
     assert (summary.added, summary.updated, summary.unchanged) == (0, 1, 1)
-    searcher = Searcher(settings)
+    searcher = Searcher(settings.search)
     hit = searcher.search("zebra crossing protocol").hits[0]
     assert "zebra crossing protocol" in hit.text
     conn = connect(settings.index_dir / catalog.DB_NAME, readonly=True)
     assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 2
     assert searcher.index.ntotal == conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     (corpus / "legislation/fi-rikoslaki-1177-2014.txt").unlink()
-    pruned = ingest_paths(settings, [corpus], prune=True)
+    pruned = ingest_paths(settings.index, [corpus], prune=True)
     assert pruned.removed == 1
     assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 1
     searcher.refresh()
@@ -119,13 +119,13 @@ def test_changed_file_replaces_its_chunks_and_prune_removes_gone_files(tmp_path)
 
 def test_index_built_with_another_model_is_refused(tmp_path):
     settings = load_settings()
-    ingest_paths(settings, [_small_corpus(tmp_path)])
+    ingest_paths(settings.index, [_small_corpus(tmp_path)])
     path = settings.index_dir / catalog.MANIFEST_NAME
     manifest = json.loads(path.read_text())
     manifest["model"], manifest["dimension"] = "multilingual-e5-small", 384
     path.write_text(json.dumps(manifest))
     with pytest.raises(IndexMismatch, match=r"model='multilingual-e5-small'.*thb ingest --rebuild"):
-        Searcher(settings)
+        Searcher(settings.search)
     result = CliRunner().invoke(__import__("ui.cli", fromlist=["cli"]).cli, ["search", "victims"])
     assert result.exit_code == 1
     assert "thb ingest --rebuild" in result.output
@@ -133,9 +133,9 @@ def test_index_built_with_another_model_is_refused(tmp_path):
 
 def test_bundled_corpus_ingests_and_answers(tmp_path):
     settings = load_settings()
-    summary = ingest_paths(settings, [BUNDLED_CORPUS / "documents"])
+    summary = ingest_paths(settings.index, [BUNDLED_CORPUS / "documents"])
     assert (summary.added, summary.failed) == (12, [])
-    hit = Searcher(settings).search("Which Baltic Sea states see as much labour exploitation as sexual exploitation?").hits[0]
+    hit = Searcher(settings.search).search("Which Baltic Sea states see as much labour exploitation as sexual exploitation?").hits[0]
     assert hit.doc_path == "taskforce/cbss-tf-thb-strategic-plan-2020-2025.txt"
 
 

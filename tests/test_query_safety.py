@@ -1,6 +1,8 @@
 """Query safety: hostile or odd queries never raise; an empty query gets a message."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from search.engine import EMPTY_QUERY_MESSAGE
@@ -47,7 +49,7 @@ def test_fts_syntax_is_treated_as_words(searcher):
     """
     from search.engine import Searcher
 
-    lexical = Searcher(searcher.settings.replace(fusion="lexical"), embedder=searcher.embedder)
+    lexical = Searcher(dataclasses.replace(searcher.settings, fusion="lexical"), embedder=searcher.embedder)
     plain = [h.chunk_id for h in lexical.search("trafficking labour").hits]
     assert plain and [h.chunk_id for h in lexical.search('"trafficking" (labour)').hits] == plain
     assert [h.chunk_id for h in lexical.search('trafficking* -labour:').hits] == plain

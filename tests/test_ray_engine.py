@@ -14,7 +14,7 @@ import pytest
 
 from index import catalog, store
 from index.builder import ingest_paths
-from ingest.settings import load_settings
+from ui.settings import load_settings
 from tests.conftest import copy_subset
 
 pytestmark = pytest.mark.slow
@@ -48,8 +48,8 @@ def _rows(home: Path):
 def test_ray_engine_builds_the_same_index_as_the_local_one(tmp_path, cluster):
     corpus = copy_subset(tmp_path / "corpus", FILES)
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
-    local = ingest_paths(load_settings(home=tmp_path / "local"), [corpus])
-    distributed = ingest_paths(load_settings(home=tmp_path / "ray"), [corpus], engine="ray")
+    local = ingest_paths(load_settings(home=tmp_path / "local").index, [corpus])
+    distributed = ingest_paths(load_settings(home=tmp_path / "ray").index, [corpus], engine="ray")
     assert (distributed.added, distributed.chunks) == (local.added, local.chunks) == (3, local.chunks)
     assert [p for p, _r in distributed.failed] == [p for p, _r in local.failed] == [str(corpus / "broken.pdf")]
     rows_local, vecs_local, docs_local = _rows(tmp_path / "local")
@@ -60,7 +60,7 @@ def test_ray_engine_builds_the_same_index_as_the_local_one(tmp_path, cluster):
     manifest = catalog.read_manifest(tmp_path / "ray" / "index")
     assert manifest["counts"] == catalog.read_manifest(tmp_path / "local" / "index")["counts"]
 
-    again = ingest_paths(load_settings(home=tmp_path / "ray"), [corpus], engine="ray")  # nothing new
+    again = ingest_paths(load_settings(home=tmp_path / "ray").index, [corpus], engine="ray")  # nothing new
     assert again.added == 0 and again.unchanged == 3
 
 

@@ -21,17 +21,17 @@ def greta_url(tmp_path_factory):
     import uvicorn
 
     from index.builder import ingest_paths
-    from ingest.settings import load_settings
+    from ui.settings import load_settings
     from search.engine import Searcher
     from tests.greta_fixtures import write_corpus
     from ui.app import build_server
 
     corpus = write_corpus(tmp_path_factory.mktemp("greta"))
     settings = load_settings(home=tmp_path_factory.mktemp("greta-home"), multilingual="off")
-    summary = ingest_paths(settings, [corpus])
+    summary = ingest_paths(settings.index, [corpus])
     assert not summary.failed and summary.recommendations == 16, summary
     port = _free_port()
-    app = build_server(settings, searcher=Searcher(settings), port=port)
+    app = build_server(settings, searcher=Searcher(settings.search), port=port)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import load_settings
+from ui.settings import load_settings
 from tests.reliability_kit import TOPICS, call, doc_text, search_html, serve, thb, upload, write_corpus
 
 
@@ -153,7 +153,7 @@ def test_past_saturation_surplus_searches_get_503_busy_with_retry_after(app, mon
 
     monkeypatch.setattr(app_module, "QUEUE_MAX_SIZE", 2)
     settings = app[0]
-    server, url = serve(settings, searcher=SlowSearcher(settings))
+    server, url = serve(settings, searcher=SlowSearcher(settings.search))
     answers: list = []
 
     def one(i):

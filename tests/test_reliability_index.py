@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import load_settings
+from ui.settings import load_settings
 from tests.reliability_kit import hash_encoder, search_html, serve, thb, top_paths, upload, write_corpus
 
 
@@ -63,7 +63,7 @@ def test_rebuild_swaps_folders_so_an_open_reader_keeps_a_whole_index(tmp_path, i
     assert thb("ingest", str(write_corpus(tmp_path / "old", ["alpha.txt", "beta.txt"]))).exit_code == 0
     reader = sqlite3.connect(f"file:{isolated_home / 'index' / 'thb.sqlite'}?mode=ro", uri=True)
     n_old = reader.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-    searcher = Searcher(load_settings())
+    searcher = Searcher(load_settings().search)
     assert searcher.search("zorblatt").hits[0].doc_path == "alpha.txt"
     assert thb("ingest", "--rebuild", str(write_corpus(tmp_path / "new", ["gamma.txt"]))).exit_code == 0
     assert reader.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == n_old == 2
@@ -77,7 +77,7 @@ def test_repeated_search_is_answered_from_the_cache_until_the_index_changes(tmp_
 
     folder = write_corpus(tmp_path / "c", ["alpha.txt"])
     assert thb("ingest", str(folder)).exit_code == 0
-    searcher = Searcher(load_settings())
+    searcher = Searcher(load_settings().search)
     first = searcher.search("zorblatt procedure")
     assert searcher.search("zorblatt   procedure") is first and searcher.cache.hits == 1
     assert searcher.search("zorblatt procedure", top_k=3) is not first  # another key
@@ -195,19 +195,19 @@ def test_removing_a_document_takes_its_chunks_and_vectors_out_and_leaves_the_res
     from index import catalog, store
     from index.builder import ingest_paths
     from index.removal import remove_documents
-    from ingest.settings import load_settings
+    from ui.settings import load_settings
     from tests.reliability_kit import hash_encoder, thb, top_paths, write_corpus
 
     hash_encoder(monkeypatch)
     folder = write_corpus(tmp_path / "docs", ["alpha.txt", "beta.txt"])
     settings = load_settings(home=tmp_path / "home")
-    ingest_paths(settings, [folder])
+    ingest_paths(settings.index, [folder])
     monkeypatch.setenv("THB_HOME", str(settings.home))
     conn = store.connect(settings.index_dir / catalog.DB_NAME, readonly=True)
     beta = conn.execute("SELECT d.doc_id FROM documents d JOIN paths p ON p.doc_id = d.doc_id "
                         "WHERE p.doc_path = 'beta.txt'").fetchone()[0]
     conn.close()
-    assert remove_documents(settings, [beta]) == 1
+    assert remove_documents(settings.index, [beta]) == 1
     conn = store.connect(settings.index_dir / catalog.DB_NAME, readonly=True)
     assert conn.execute("SELECT COUNT(*) FROM chunks WHERE doc_id=?", (beta,)).fetchone()[0] == 0
     left = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
@@ -215,6 +215,6 @@ def test_removing_a_document_takes_its_chunks_and_vectors_out_and_leaves_the_res
     assert catalog.read_manifest(settings.index_dir)["counts"]["chunks"] == left > 0
     assert "beta.txt" not in top_paths(thb("search", "quindaro", "--json").stdout)
     assert top_paths(thb("search", "zorblatt", "--json").stdout)[0] == "alpha.txt"
-    assert remove_documents(settings, [beta]) == 0
-    ingest_paths(settings, [folder])
+    assert remove_documents(settings.index, [beta]) == 0
+    ingest_paths(settings.index, [folder])
     assert top_paths(thb("search", "quindaro", "--json").stdout)[0] == "beta.txt"

@@ -1,12 +1,14 @@
 """Lexical identifiers, compounds, glossary expansion, country understanding, and where hits land."""
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 from index.terms import analyze, identifier_terms, split_compound
-from ingest.settings import DEFAULT_GLOSSARY
+from search.settings import DEFAULT_GLOSSARY
 from search.glossary import expand, load_glossary
-from search.engine import without_query_terms
+from search.prepare import without_query_terms
 from search.glossary import Expansion
 from search.query import load_countries, query_language, understand
 
@@ -74,7 +76,7 @@ def test_native_query_matches_the_glossary_in_its_own_language():
 
 def _sections(searcher, query, k=3, **settings):
     old = searcher.settings
-    searcher.settings = old.replace(**settings)
+    searcher.settings = dataclasses.replace(old, **settings)
     try:
         return [h.section for h in searcher.search(query, top_k=k).hits]
     finally:
@@ -130,7 +132,7 @@ def test_a_short_provision_is_one_hit_with_its_whole_text(searcher):
     penalty, the definitions. Its hit is the whole section, once, and the exact text of its document."""
     import dataclasses
 
-    from search.engine import MAX_MERGED_CHARS
+    from search.passages import MAX_MERGED_CHARS
 
     def section_hits(provision_hits: bool):
         old = searcher.tuning
@@ -158,7 +160,7 @@ def test_a_short_provision_is_one_hit_with_its_whole_text(searcher):
 def test_every_hit_is_the_exact_text_of_its_document(searcher):
     """Traceability: a hit's text is its document's text between the hit's offsets, whether it is
     one chunk, overlapping chunks joined, or a whole short provision; long sections stay chunks."""
-    from search.engine import MAX_MERGED_CHARS
+    from search.passages import MAX_MERGED_CHARS
 
     for query in ("penalty for human trafficking", "forced labour in supply chains", "Article 13",
                   "public procurement and forced labour"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from search.engine import merge_overlapping, select_hits
+from search.passages import merge_overlapping, select_hits
 
 TEXT = "".join(f"Sentence number {i:03d} of the provision. " for i in range(200))
 

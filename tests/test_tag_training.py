@@ -154,10 +154,10 @@ def test_trained_weights_are_used_and_untrained_taxonomies_fall_back(session_set
     taxonomy, _result, report = trained
     weights = load_weights(weights_path(taxonomy))
     assert weights.version == report["trained"]["version"]
-    tagger = load_tagger(session_settings, taxonomy)
+    tagger = load_tagger(session_settings.index, taxonomy)
     assert tagger.method == "logistic-regression" and tagger.version == weights.version
     for untrained in (CURRENT, OLD):  # no weights file beside them in the repository
-        fallback = load_tagger(session_settings, untrained)
+        fallback = load_tagger(session_settings.index, untrained)
         assert fallback.method == "similarity+terms"
         assert fallback.version.startswith(fallback.taxonomy.id + "/similarity+terms-")
 

@@ -17,7 +17,7 @@ TAXONOMY_DIR = Path(__file__).resolve().parent.parent / "corpus" / "taxonomy"
 def tagger(session_settings):
     from index.tagging import load_tagger
 
-    return load_tagger(session_settings)
+    return load_tagger(session_settings.index)
 
 
 def passage(rel: str, start: str, n_chars: int = 700) -> str:
@@ -105,7 +105,7 @@ def test_ingest_stores_tags_and_retag_switches_taxonomy_without_reembedding(sess
     assert demand and all("demand" in p for p in demand)
 
     old = TAXONOMY_DIR / "cbss-tf-thb-2012-2014.toml"
-    assert retag_index(settings, old) == len(before)
+    assert retag_index(settings.index, old) == len(before)
     after = _chunk_rows(settings)
     assert {k: v[1] for k, v in after.items()} == {k: v[1] for k, v in before.items()}  # same embeddings
     old_ids = {"labour_exploitation", "labour_migration_nexus", "national_stakeholder_cooperation",

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import ThbError
-from ingest.settings import DEFAULT_TAXONOMY
-from ingest.taxonomy import REQUIRED_LANGUAGES, load_taxonomy
+from index.settings import DEFAULT_TAXONOMY
+from index.taxonomy import REQUIRED_LANGUAGES, load_taxonomy
 
 TAXONOMY_DIR = Path(__file__).resolve().parent.parent / "corpus" / "taxonomy"
 PLAN_2020_IDS = ("labour_exploitation", "public_procurement", "sexual_exploitation", "victim_protection",

@@ -55,7 +55,7 @@ def app_url(request, tmp_path_factory):
     shutil.copytree(session_settings.home, home, dirs_exist_ok=True)
     settings = session_settings.replace(home=home)
     port = _free_port()
-    app = build_server(settings, searcher=Searcher(settings), port=port)
+    app = build_server(settings, searcher=Searcher(settings.search), port=port)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

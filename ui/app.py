@@ -20,6 +20,7 @@ from ui import app_labels
 from ui import app_render as render
 from ui import app_results as results
 from ui import app_state
+from ui import views
 from ui.app_labels import plural
 from ui.app_url import filter_values_of, form_from_url, url_query
 
@@ -36,20 +37,15 @@ FAILED = "Something went wrong; the details are in the server log. Try again, or
 
 def priority_labels(settings) -> dict[str, str]:
     try:
-        from ingest.taxonomy import load_taxonomy
+        from index.taxonomy import load_taxonomy
 
-        return {p.id: p.label for p in load_taxonomy(settings.taxonomy).priorities}
+        return {p.id: p.label for p in load_taxonomy(settings.index.taxonomy).priorities}
     except Exception:  # taxonomy unreadable: ids stand for themselves
         return {}
 
 
 def parse_filters(countries, doc_types, languages, year_from, year_to, priorities, strengths=()):
-    from search.hits import Filters
-
-    as_year = lambda v: int(str(v).strip()) if str(v or "").strip().isdigit() and int(str(v).strip()) > 0 else None  # noqa: E731
-    return Filters(countries=tuple(countries or ()), doc_types=tuple(doc_types or ()),
-                   languages=tuple(languages or ()), year_from=as_year(year_from), year_to=as_year(year_to),
-                   priorities=tuple(priorities or ()), strengths=tuple(strengths or ()))
+    return views.filters_from(countries, doc_types, languages, year_from, year_to, priorities, strengths)
 
 
 def filters_dict(countries, doc_types, languages, year_from, year_to, priorities, strengths=()) -> dict:
@@ -65,7 +61,7 @@ class Handlers:
         from search.engine import Searcher
 
         self.settings = settings
-        self.searcher = searcher or Searcher(settings)
+        self.searcher = searcher or Searcher(settings.search)
         self._warm_up()
         self.labels = priority_labels(settings)
 
@@ -75,6 +71,10 @@ class Handlers:
             self.searcher.search("trafficking in human beings", top_k=1)
         except Exception:  # an unusable index shows its message on the first real search
             log.warning("warm-up search failed", exc_info=True)
+
+    def _new_view(self, **changes) -> dict:
+        """A fresh view of the results: first page, THB_TOP_K hits a page."""
+        return dict(results.DEFAULT_VIEW, size=self.settings.search.top_k, **changes)
 
     def _run(self, query, filters, top_k):
         try:
@@ -90,7 +90,7 @@ class Handlers:
     def search(self, query, *values, request=None):
         """Ask tab: (results, status, hits, view, more button, heatmap, cell view, url)."""
         *filter_values, basket, grouped = values
-        view = dict(results.DEFAULT_VIEW, grouped=bool(grouped))
+        view = self._new_view(grouped=bool(grouped))
         return self._search(query, filter_values, basket, view)
 
     def _search(self, query, filter_values, basket, view, note: str = "", top_k: int = 0):
@@ -130,8 +130,8 @@ class Handlers:
     def more(self, query, *values):
         """The next PAGE_SIZE passages; a deeper search when the candidates run out."""
         *filter_values, hits, view, basket = values
-        view = dict(view or results.DEFAULT_VIEW, page=int((view or {}).get("page", 1)) + 1)
-        needed = view["page"] * results.PAGE_SIZE
+        view = dict(view or self._new_view(), page=int((view or {}).get("page", 1)) + 1)
+        needed = view["page"] * int(view.get("size") or results.PAGE_SIZE)
         if hits and needed > len(hits) and len(hits) >= view.get("k", CANDIDATES) and not view.get("focus"):
             return self._search(query, filter_values, basket, view, top_k=needed + CANDIDATES)
         return self._view(hits, view, basket, query, filter_values)
@@ -146,7 +146,7 @@ class Handlers:
 
     def regroup(self, grouped, query, *values):
         *filter_values, hits, view, basket = values
-        return self._view(hits, dict(view or results.DEFAULT_VIEW, grouped=bool(grouped)), basket, query, filter_values)
+        return self._view(hits, dict(view or self._new_view(), grouped=bool(grouped)), basket, query, filter_values)
 
     def ask_action(self, query, *values, evt=None, request=None):
         """A click in the result list: toggle a priority of the overview, or pin a card."""
@@ -155,7 +155,7 @@ class Handlers:
         *filter_values, hits, view, basket = values
         action = str(getattr(evt, "action", "") or "")
         kind, _, arg = action.partition(":")
-        view = dict(view or results.DEFAULT_VIEW)
+        view = dict(view or self._new_view())
         note = gr.update()
         if kind == "prio":
             view.update(focus="" if view.get("focus") == arg else arg, page=1)
@@ -240,7 +240,7 @@ class Handlers:
         since = app_state.mark_opened(self.settings, user, name)
         values = filter_values_of(entry["filters"])
         new_ids = docs.docs_added_since(self.settings, since)
-        out = self._search(entry["query"], values, basket, dict(results.DEFAULT_VIEW, grouped=bool(grouped)))
+        out = self._search(entry["query"], values, basket, self._new_view(grouped=bool(grouped)))
         fresh = [h for h in out[2] if h.doc_id in new_ids]
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(since))
         note = (f"{plural(len(fresh), 'passage')} below come from documents added since you last opened "
@@ -267,11 +267,11 @@ class Handlers:
         linked = bool(form["query"].strip())  # a link sets the form; a plain load leaves what the user typed
         choice_updates = self.choice_updates(form if linked else None)
         saved = gr.update(choices=list(app_state.saved_searches(self.settings, user)), value=None)
-        view = dict(results.DEFAULT_VIEW, grouped=form["grouped"], focus=form["focus"], page=form["page"])
+        view = self._new_view(grouped=form["grouped"], focus=form["focus"], page=form["page"])
         if form["query"].strip():
             out = self._search(form["query"], form["values"], basket, view)
             if form["page"] > 1 and out[2]:
-                out = self._search(form["query"], form["values"], basket, view, top_k=max(CANDIDATES, form["page"] * 10))
+                out = self._search(form["query"], form["values"], basket, view, top_k=max(CANDIDATES, form["page"] * self.settings.search.top_k))
         else:  # leave the Ask view alone: a search started before the load answered stands
             out = (gr.update(),) * 8
         years = docs.filter_choices(self.settings)
@@ -340,7 +340,7 @@ class Handlers:
             from index.builder import ingest_paths
 
             tracker = (lambda it, desc: progress.tqdm(it, desc=desc)) if progress is not None else None
-            summary = ingest_paths(self.settings, [self.settings.uploads_dir], progress=tracker, wait_s=120)
+            summary = ingest_paths(self.settings.index, [self.settings.uploads_dir], progress=tracker, wait_s=120)
             self.searcher.refresh()
         except ThbError as exc:
             return f"Not added: {exc}"
@@ -436,7 +436,7 @@ def build_server(settings, *, auth=None, searcher=None, host: str = "127.0.0.1",
     exports.mkdir(parents=True, exist_ok=True)
     # Gradio refuses a file over THB_MAX_FILE_MB while receiving it, so none waits in its temp folder.
     served = gr.mount_gradio_app(app, demo, path="/", auth=auth, ssr_mode=False, server_name=host, server_port=port,
-                                 css=render.CSS, max_file_size=int(settings.max_file_mb * 1024 * 1024),
+                                 css=render.CSS, max_file_size=int(settings.ingest.max_file_mb * 1024 * 1024),
                                  footer_links=[], run_history=False, allowed_paths=[str(exports)],
                                  app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None})
     served.add_middleware(RequestGuard, allowed=allowed_host_names(host, settings.allowed_hosts),

@@ -6,7 +6,7 @@ from html import escape
 from pathlib import Path
 
 from ui.app_render import citation_of
-from ui.app_results import hit_priorities
+from search.grouping import hit_priorities
 
 EMPTY_BASKET = {"items": [], "queries": []}
 

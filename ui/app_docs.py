@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 
 from ingest.errors import ThbError
-from search.engine import MAX_MERGED_CHARS
+from search.passages import MAX_MERGED_CHARS
 from ui.app_render import CSS, marked_passage
 
 UPLOAD_TYPES = (".pdf", ".txt", ".md", ".html", ".htm")
@@ -153,7 +153,7 @@ def delete_document(settings, doc_id: str) -> str:
     paths = doc_paths(settings, doc_id)
     if not paths:
         return "Choose a document in the table first."
-    if not remove_documents(settings, [doc_id], wait_s=120):
+    if not remove_documents(settings.index, [doc_id], wait_s=120):
         return "That document is no longer in the index."
     for _root, source in paths:
         delete_upload_file(settings, source)
@@ -173,8 +173,8 @@ def reingest_document(settings, doc_id: str) -> str:
     root, source = paths[0]
     if not source.is_file():
         return f"Not re-ingested: {source} is gone; delete the document instead."
-    remove_documents(settings, [doc_id], wait_s=120)
-    summary = ingest_paths(settings, [root], wait_s=120)
+    remove_documents(settings.index, [doc_id], wait_s=120)
+    summary = ingest_paths(settings.index, [root], wait_s=120)
     failed = [r for p, r in summary.failed if Path(p) == source]
     return f"Not re-ingested: {source.name}: {failed[0]}" if failed else f"Re-ingested {source.name}. ({summary.line()})"
 
@@ -188,7 +188,7 @@ def remove_failed(settings, doc_path: str) -> str:
     path = Path(doc_path)
     uploaded = is_upload(settings, path)
     delete_upload_file(settings, path)
-    forget_failures(settings, [doc_path], wait_s=120)
+    forget_failures(settings.index, [doc_path], wait_s=120)
     return f"Removed {path.name}{' from the uploads' if uploaded else ''} and from the failure list."
 
 
@@ -374,9 +374,9 @@ def save_upload(settings, tmp_path: str, original_name: str, meta: dict, folder:
         raise UploadRejected(f"{original_name}: {suffix or 'no extension'} files are not accepted; "
                              f"upload one of {', '.join(UPLOAD_TYPES)}")
     size = Path(tmp_path).stat().st_size
-    if size > settings.max_file_mb * 1024 * 1024:
+    if size > settings.ingest.max_file_mb * 1024 * 1024:
         raise UploadRejected(f"{original_name} is {size / 1048576:.1f} MB, over the "
-                             f"{settings.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
+                             f"{settings.ingest.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
     year = str(meta.get("year") or "").strip()
     if year and not (year.isdigit() and len(year) == 4):
         raise UploadRejected(f"year {year!r} is not a four-digit year")

@@ -135,7 +135,7 @@ def load(settings, countries, strengths, priorities, rounds):
         if len(countries or ()) == 1:
             from search.rounds import across_rounds
 
-            links = across_rounds(settings, conn, countries[0])
+            links = across_rounds(settings.index, conn, countries[0])
             statuses = {ln.rec.rec_id: ln.label for ln in links}
             statuses.update({ln.previous.rec_id: f"repeated in round {ln.rec.round}" for ln in links
                              if ln.status == "repeated"})

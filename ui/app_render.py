@@ -1,16 +1,9 @@
-"""HTML for the research app: hits grouped by priority, the source view, the country matrix.
-
-Pure functions of search-stage types: no I/O, everything HTML-escaped.
+"""Shared HTML pieces of the research app: its CSS, a message box, a hit's citation and link, a
+marked passage. Pure functions of search-stage types: no I/O, everything HTML-escaped.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
-
-from ui.app_recommendations import strength_chip
-
-OTHER_ID = "other"
-ALL_ID = "all"
 
 # The theme's web font (served by Gradio, subset) drew some bold capitals as small capitals ("CʙSS",
 # "ʙeings"); system fonts have every glyph.
@@ -68,41 +61,15 @@ CSS = """
 """.replace("FONT_STACK", FONT_STACK)
 
 
-@dataclass(frozen=True, slots=True)
-class HitGroup:
-    """A titled list of hits, as the page shows it (a PriorityGroup or the flat fallback)."""
-
-    priority_id: str
-    label: str
-    hits: tuple
-    shared_ranks: frozenset = frozenset()
-
-
 def message_html(text: str) -> str:
     return f'<div class="thb-msg">{escape(text)}</div>'
 
 
-def group_hits(hits, taxonomy_path) -> list[HitGroup]:
-    """Group by thematic priority; one flat group when grouping is unavailable."""
-    try:
-        from ingest.taxonomy import load_taxonomy
-        from search.grouping import group_by_priority
-
-        groups = group_by_priority(list(hits), load_taxonomy(taxonomy_path))
-        return [HitGroup(g.priority_id, g.label, tuple(g.hits), frozenset(g.shared_ranks)) for g in groups]
-    except Exception:  # grouping not available yet, or taxonomy unreadable: show one list
-        return [HitGroup(ALL_ID, "All results", tuple(hits))] if hits else []
-
-
 def citation_of(hit) -> str:
-    """The hit's citation plus its paragraph number when the citation lacks it."""
+    """The hit's citation (search/hits.py, the one format), its pages in printed labels once the app has read them."""
     from ui.app_pdf import cite_with_labels
 
-    cite = cite_with_labels(hit, hit.citation)  # printed page labels, once the app has read them
-    para = (hit.paragraph or "").strip()
-    if para and para not in cite:
-        cite += f", para. {para}" if para[:1].isdigit() else f", {para}"
-    return cite
+    return cite_with_labels(hit, hit.citation)
 
 
 def marked_passage(text: str, spans) -> str:
@@ -121,64 +88,3 @@ def view_url(hit) -> str:
     """The hit in its document: the chunk it came from, and the span it shows (a whole short
     provision, or overlapping chunks joined, can be longer than the chunk)."""
     return f"/doc/{escape(hit.doc_id)}/view?chunk={escape(hit.chunk_id)}&amp;start={int(hit.start)}&amp;end={int(hit.end)}"
-
-
-def hit_html(hit, shared: bool = False, new: bool = False) -> str:
-    meta = [f'<span class="thb-tag">{escape(x)}</span>' for x in
-            (hit.doc_type.replace("_", " "), hit.country, hit.language, str(hit.year or "")) if x]
-    badge = '<span class="thb-shared">also under another priority</span>' if shared else ""
-    badge += strength_chip(hit)
-    fresh = '<span class="thb-new">NEW · </span>' if new else ""
-    passage = marked_passage(hit.text, [(h.start, h.end) for h in hit.highlights])
-    return (f'<div class="thb-hit" data-rank="{hit.rank}" data-country="{escape(hit.country)}">'
-            f'<div class="thb-cite">{fresh}{hit.rank}. <a class="thb-citation" href="{view_url(hit)}" '
-            f'target="_blank" rel="noopener">{escape(citation_of(hit))}</a>{badge}</div>'
-            f'<div class="thb-meta">{"".join(meta)} score {hit.score:.3f}</div>'
-            f'<div class="thb-passage">{passage}</div></div>')
-
-
-def results_html(groups: list[HitGroup], *, new_doc_ids: frozenset = frozenset(), note: str = "") -> str:
-    if not groups:
-        return message_html(note or "No passage matches this search.")
-    parts = [f'<div class="thb-note">{escape(note)}</div>'] if note else []
-    for i, group in enumerate(groups):
-        hits = "".join(hit_html(h, h.rank in group.shared_ranks, h.doc_id in new_doc_ids) for h in group.hits)
-        # The first three groups are open, and any group holding one of the three best hits (an
-        # untagged best hit sits in "Other", which comes last): the top answers are never folded away.
-        is_open = i < 3 or any(h.rank <= 3 for h in group.hits)
-        parts.append(f'<details class="thb-group" data-priority="{escape(group.priority_id)}"{" open" if is_open else ""}>'
-                     f'<summary>{escape(group.label)}<span class="thb-count">{len(group.hits)}</span></summary>'
-                     f'{hits}</details>')
-    return "".join(parts)
-
-
-def hit_bucket(hit) -> tuple[str, ...]:
-    """The priority ids a hit counts under in the matrix ("other" when untagged)."""
-    return tuple(hit.priorities) or (OTHER_ID,)
-
-
-def country_matrix(hits, labels: dict[str, str]):
-    """Counts of hits per (country, priority): (countries, priority ids, rows of counts)."""
-    countries = sorted({h.country or "?" for h in hits})
-    prios = [p for p in labels if any(p in hit_bucket(h) for h in hits)]
-    prios += sorted({p for h in hits for p in hit_bucket(h)} - set(prios))
-    counts = [[sum(1 for h in hits if (h.country or "?") == c and p in hit_bucket(h)) for p in prios]
-              for c in countries]
-    return countries, prios, counts
-
-
-def heatmap_figure(hits, labels: dict[str, str], query: str):
-    import plotly.graph_objects as go
-
-    countries, prios, counts = country_matrix(hits, labels)
-    fig = go.Figure(go.Heatmap(z=counts, x=[labels.get(p, p) for p in prios], y=countries,
-                               colorscale="Blues", text=counts, texttemplate="%{text}",
-                               hovertemplate="%{y} × %{x}: %{z} hits<extra></extra>"))
-    fig.update_layout(title=f"Relevant passages by country and priority: {query[:60]}",
-                      height=max(320, 40 * len(countries) + 160), margin=dict(l=60, r=20, t=60, b=120),
-                      xaxis=dict(tickangle=-30), yaxis=dict(autorange="reversed"))
-    return fig
-
-
-def in_cell(hit, country: str, priority_id: str) -> bool:
-    return (hit.country or "?") == country and priority_id in hit_bucket(hit)

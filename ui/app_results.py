@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from html import escape
 
+from search.grouping import OTHER_ID, bucket_of, group_by_priority, hit_priorities
 from ui.app_labels import country_label, doc_type_label, language_label, plural
 from ui.app_recommendations import strength_chip
 from ui.app_render import citation_of, marked_passage, message_html, view_url
 
-PAGE_SIZE = 10
-NONE_ID = "other"
+PAGE_SIZE = 10  # hits a page of the list shows, unless the view says (THB_TOP_K)
+NONE_ID = OTHER_ID
 NONE_LABEL = "No thematic priority"
 NONE_HINT = "passages the tagger gave no thematic priority (many statutes and treaty articles)"
 RELEVANCE_WORDS = ((0.9, "strong"), (0.75, "good"), (0.0, "partial"))
@@ -22,17 +23,6 @@ ACTIONS_JS = ("element.addEventListener('click', (e) => { const t = e.target.clo
               " if (!t || !element.contains(t)) return; e.preventDefault();"
               " trigger('click', {action: t.dataset.action}); });")
 DEFAULT_VIEW = {"page": 1, "focus": "", "grouped": False}
-
-
-def hit_priorities(hit) -> tuple[str, ...]:
-    """The hit's priority ids, strongest first (by its tag scores when it has them)."""
-    ids = list(dict.fromkeys(hit.priorities))
-    scores = hit.priority_scores or {}
-    return tuple(sorted(ids, key=lambda p: (-float(scores.get(p, 0.0)), ids.index(p))))
-
-
-def bucket_of(hit) -> tuple[str, ...]:
-    return hit_priorities(hit) or (NONE_ID,)
 
 
 def relevance_html(score: float, best: float) -> str:
@@ -93,7 +83,7 @@ def visible_hits(hits, view: dict) -> tuple[list, int]:
     focus = view.get("focus") or ""
     ranked = sorted(hits, key=lambda h: h.rank)
     matching = [h for h in ranked if not focus or focus in bucket_of(h)]
-    return matching[: PAGE_SIZE * max(1, int(view.get("page") or 1))], len(matching)
+    return matching[: int(view.get("size") or PAGE_SIZE) * max(1, int(view.get("page") or 1))], len(matching)
 
 
 def count_line(shown: int, matching: int, total: int, focus_label: str = "") -> str:
@@ -122,16 +112,13 @@ def results_view_html(hits, view: dict, labels: dict, *, pinned=frozenset(), not
 
 
 def grouped_html(hits, labels: dict, best: float, pinned=frozenset()) -> str:
-    """Each hit once, under its strongest priority; groups ordered by their best hit."""
-    groups: dict[str, list] = {}
-    for hit in sorted(hits, key=lambda h: h.rank):
-        groups.setdefault(bucket_of(hit)[0], []).append(hit)
+    """Each hit once, under its strongest priority; groups ordered by their best hit (search/grouping.py)."""
     parts = []
-    for pid, members in groups.items():
-        label = NONE_LABEL if pid == NONE_ID else labels.get(pid, pid)
-        cards = "".join(card_html(h, labels, best, pinned=h.chunk_id in pinned) for h in members)
-        parts.append(f'<details class="thb-group" data-priority="{escape(pid)}" open><summary>{escape(label)}'
-                     f'<span class="thb-count">{len(members)}</span></summary>{cards}</details>')
+    for group in group_by_priority(hits, None, once=True):
+        label = NONE_LABEL if group.priority_id == NONE_ID else labels.get(group.priority_id, group.priority_id)
+        cards = "".join(card_html(h, labels, best, pinned=h.chunk_id in pinned) for h in group.hits)
+        parts.append(f'<details class="thb-group" data-priority="{escape(group.priority_id)}" open><summary>{escape(label)}'
+                     f'<span class="thb-count">{len(group.hits)}</span></summary>{cards}</details>')
     return "".join(parts)
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import click
 
 from ingest.errors import ThbError
-from ingest.settings import load_settings
+from index.taxonomy import load_taxonomy
+from ui import views
+from ui.settings import load_settings
 
 EXIT_FAILED_DOCS = 1
 TOP_K = click.IntRange(1, 1000)  # -k 0 or -k -5 is a usage error (exit 2), not an empty answer
@@ -102,7 +104,7 @@ def ingest(ctx, paths, prune, rebuild, wait_s, engine, address, as_json):
     from index.builder import ingest_paths
 
     settings = _settings(ctx)
-    summary = ingest_paths(settings, list(paths), prune=prune, rebuild=rebuild, wait_s=wait_s,
+    summary = ingest_paths(settings.index, list(paths), prune=prune, rebuild=rebuild, wait_s=wait_s,
                            progress=_progress_factory(sys.stderr.isatty() and not as_json), engine=engine,
                            address=address)
     if as_json:
@@ -121,17 +123,9 @@ def ingest(ctx, paths, prune, rebuild, wait_s, engine, address, as_json):
     ctx.exit(EXIT_FAILED_DOCS if summary.failed else 0)
 
 
-def _filters(country, doc_type, language, year_from, year_to, priority, strength=()):
-    from search.hits import Filters
-
-    return Filters(countries=tuple(c.upper() for c in country), doc_types=tuple(doc_type),
-                   languages=tuple(language), year_from=year_from, year_to=year_to, priorities=tuple(priority),
-                   strengths=tuple(strength))
-
-
 @cli.command()
 @click.argument("query", required=False)
-@click.option("-k", "--top-k", type=TOP_K, default=10, show_default=True, help="Number of hits.")
+@click.option("-k", "--top-k", type=TOP_K, default=None, help="Number of hits [default: THB_TOP_K, else 10].")
 @click.option("--country", multiple=True, help="Only documents of this country code (DE, NO, SE, INT...). Repeatable.")
 @click.option("--doc-type", multiple=True, help="Only this doc type (national_legislation, international_instrument...).")
 @click.option("--language", multiple=True, help="Only documents in this language (de, nb, sv...).")
@@ -160,8 +154,9 @@ def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, p
     if not query and not queries_file:
         raise click.UsageError("give a QUERY or --queries FILE")
     settings = _settings(ctx)
-    filters = _filters(country, doc_type, language, year_from, year_to, priority, strength)
-    searcher = Searcher(settings)
+    filters = views.filters_from(country, doc_type, language, year_from, year_to, priority, strength)
+    top_k = top_k or settings.search.top_k
+    searcher = Searcher(settings.search)
     if queries_file:
         ctx.exit(_search_file(searcher, queries_file, filters, top_k))
     result = searcher.search(query, filters, top_k)
@@ -242,21 +237,12 @@ def _print_hit(hit, marker: str = "") -> None:
 
 
 def _groups_json(settings, hits):
-    from search.grouping import group_by_priority
-    from search.taxonomy import load_taxonomy
-
-    taxonomy = load_taxonomy(settings.taxonomy)
-    return [{"priority": g.priority_id, "label": g.label, "count": len(g.hits),
-             "hits": [{"rank": h.rank, "chunk_id": h.chunk_id, "shared": h.rank in g.shared_ranks} for h in g.hits]}
-            for g in group_by_priority(hits, taxonomy)]
+    return views.groups_json(hits, load_taxonomy(settings.index.taxonomy))
 
 
 def _print_groups(settings, hits):
-    from search.grouping import group_by_priority
-    from search.taxonomy import load_taxonomy
-
-    taxonomy = load_taxonomy(settings.taxonomy)
-    for group in group_by_priority(hits, taxonomy):
+    taxonomy = load_taxonomy(settings.index.taxonomy)
+    for group in views.groups(hits, taxonomy):
         click.secho(f"== {group.label} ({len(group.hits)}) ==", fg="cyan", bold=True)
         for hit in group.hits:
             _print_hit(hit, " [shared]" if hit.rank in group.shared_ranks else "")
@@ -289,17 +275,18 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
     import dataclasses
 
     from index.multilingual import DEFAULT as multilingual_default
-    from search.engine import Searcher, Tuning
+    from search.engine import Searcher
+    from search.ranking import Tuning
     from search.evaluation import evaluate, load_queries, write_trec_run
 
     base = _settings(ctx)
     queries = load_queries(queries_file)
     run_dir.mkdir(parents=True, exist_ok=True)
     # The recipes a user would assemble (RECIPES: MiniLM, BM25, their fusion) run plain, without the
-    # ranking features of search.engine.Tuning. The others add one part at a time and use MiniLM alone;
+    # ranking features of search.ranking.Tuning. The others add one part at a time and use MiniLM alone;
     # "+multilingual" adds the multilingual-e5 space (index/multilingual.py) to the dense side.
     plain = {"use_glossary": False, "country_boost": 0.0, "multilingual": "off"}
-    on = base.multilingual if base.multilingual != "off" else multilingual_default
+    on = base.index.multilingual if base.index.multilingual != "off" else multilingual_default
     modes = {"dense": {"fusion": "dense", **plain}, "lexical": {"fusion": "lexical", **plain},
              "lexical+glossary": {"fusion": "lexical", "use_glossary": True, "multilingual": "off"},
              "hybrid": {"fusion": "convex", **plain},
@@ -312,7 +299,7 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
                                               "multilingual": on},
              # everything on, as `thb search` runs by default
              "default": {"fusion": "convex", "use_glossary": True, "multilingual": on}}
-    # The default ranking with one ranking feature (search.engine.Tuning) off, or all of them.
+    # The default ranking with one ranking feature (search.ranking.Tuning) off, or all of them.
     full = modes["default"]
     tunings = {"default-docprior": {"doc_prior_weight": 0.0},
                "default-native": {"native_expansion": False, "dense_glossary": False},
@@ -326,7 +313,7 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
     for name in configs:
         if name not in modes:
             raise click.BadParameter(f"unknown config {name!r}; choose from {', '.join(modes)}")
-        settings = base.replace(**modes[name])
+        settings = base.replace(**modes[name]).search
         if searcher is None:
             searcher = Searcher(settings)
         searcher.settings = settings
@@ -379,11 +366,11 @@ def serve(ctx, host, port, ingest_paths_):
     from ui.app import serve_app
 
     settings = _settings(ctx)
-    click.echo(status_line(settings.ocr), err=True)
+    click.echo(status_line(settings.ingest.ocr), err=True)
     if ingest_paths_:
         from index.builder import ingest_paths
 
-        summary = ingest_paths(settings, list(ingest_paths_), progress=_progress_factory(sys.stderr.isatty()),
+        summary = ingest_paths(settings.index, list(ingest_paths_), progress=_progress_factory(sys.stderr.isatty()),
                                wait_s=60)
         click.echo(summary.line())
         for path, reason in summary.failed:
@@ -391,19 +378,17 @@ def serve(ctx, host, port, ingest_paths_):
     serve_app(settings, host=host, port=port)
 
 
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules (tagging, benchmarks)."""
-    import importlib
+def _register_commands() -> None:
+    """Commands that live in their own modules (tagging, recommendations, benchmarks)."""
+    from bench.cli import bench
+    from ui.cli_recommendations import recommendations
+    from ui.cli_tag import retag, tag
 
-    for module, name in (("ui.cli_tag", "tag"), ("ui.cli_tag", "retag"), ("ui.cli_bench", "bench"),
-                         ("ui.cli_recommendations", "recommendations")):
-        try:
-            cli.add_command(getattr(importlib.import_module(module), name))
-        except (ImportError, AttributeError):
-            continue
+    for command in (tag, retag, bench, recommendations):
+        cli.add_command(command)
 
 
-_register_optional_commands()
+_register_commands()
 
 
 def main(argv=None):

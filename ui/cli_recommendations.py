@@ -9,7 +9,7 @@ import click
 
 from ingest.errors import UsageError
 from ingest.greta import STRENGTHS
-from ingest.settings import load_settings
+from ui.settings import load_settings
 
 CSV_FIELDS = ("citation", "country", "round", "year", "paragraph", "page", "strength", "text", "authorities",
               "articles", "priorities", "source", "status")

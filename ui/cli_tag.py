@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ingest.errors import UsageError
-from ingest.settings import load_settings
+from ui.settings import load_settings
 
 
 def _settings(ctx, taxonomy: Path | None):
@@ -73,7 +73,7 @@ def confusions(gold: list[list[str]], predicted: list[list[str]], top: int = 8) 
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON Lines with a 'text' field (default: stdin).")
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Taxonomy TOML (default: settings.taxonomy, THB_TAXONOMY).")
+              help="Taxonomy TOML (default: settings.index.taxonomy, THB_TAXONOMY).")
 @click.option("--eval", "evaluate", is_flag=True,
               help="Input lines carry gold 'priorities': print per-priority P/R/F1, macro-F1 and a confusion "
                    "summary to stderr.")
@@ -110,12 +110,12 @@ def tag(ctx, input_file, taxonomy, evaluate, cv_folds, do_train, labels_file, no
         from ui.cli_tag_train import cross_validated, train_weights
 
         gold_rows = _gold_rows(rows)
-        extra = None if no_labels else (labels_file or _default_labels(settings.taxonomy))
+        extra = None if no_labels else (labels_file or _default_labels(settings.index.taxonomy))
         if cv_folds:
             report["cv"] = cross_validated(settings, gold_rows, extra, cv_folds)
         if do_train:
             report["trained"] = train_weights(settings, gold_rows, extra, input_file)
-    tagger = load_tagger(settings)
+    tagger = load_tagger(settings.index)
     results = tagger.score_texts([r["text"] for r in rows], None)
     for n, (row, (prios, scores)) in enumerate(zip(rows, results)):
         out = dict(row)
@@ -182,7 +182,7 @@ def _print_confusions(conf: dict) -> None:
 
 @click.command()
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Taxonomy TOML to tag with (default: settings.taxonomy, THB_TAXONOMY).")
+              help="Taxonomy TOML to tag with (default: settings.index.taxonomy, THB_TAXONOMY).")
 @click.pass_context
 def retag(ctx, taxonomy):
     """Re-tag every chunk in the index from stored embeddings (no re-embedding).
@@ -197,6 +197,6 @@ def retag(ctx, taxonomy):
 
     settings = _settings(ctx, taxonomy)
     started = time.perf_counter()
-    count, described = retag_index(settings, settings.taxonomy, with_tagger=True)
-    click.echo(f"re-tagged {count} chunks with {settings.taxonomy.name} ({described['method']}, "
+    count, described = retag_index(settings.index, settings.index.taxonomy, with_tagger=True)
+    click.echo(f"re-tagged {count} chunks with {settings.index.taxonomy.name} ({described['method']}, "
                f"{described['version']}) in {time.perf_counter() - started:.1f} s")

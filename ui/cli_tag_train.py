@@ -27,7 +27,7 @@ _ENCODED: dict = {}
 def _encoded(settings, gold_rows: list[dict], extra_path: Path | None):
     """(tagger without weights, base prototypes, evaluation rows, taxonomy rows, label rows), encoded
     (once per process and input: --cv and --train in one run embed the passages once)."""
-    key = (str(settings.taxonomy), str(extra_path), settings.model_name, tuple(r["text"] for r in gold_rows))
+    key = (str(settings.index.taxonomy), str(extra_path), settings.index.model_name, tuple(r["text"] for r in gold_rows))
     if key not in _ENCODED:
         _ENCODED.clear()
         _ENCODED[key] = _encode_all(settings, gold_rows, extra_path)
@@ -39,7 +39,7 @@ def _encode_all(settings, gold_rows: list[dict], extra_path: Path | None):
     from index.tag_model import Prototypes
     from index.tagging import load_tagger
 
-    tagger = load_tagger(settings, trained=False)
+    tagger = load_tagger(settings.index, trained=False)
     tax_rows, owner, kind = tt.taxonomy_examples(tagger.taxonomy)
     try:
         extra_rows = tt.read_labelled(extra_path, "labels") if extra_path else []
@@ -117,7 +117,7 @@ def train_weights(settings, gold_rows: list[dict], extra_path: Path | None, inpu
     sources = {"input": str(input_file or "stdin"), "labels": str(extra_path) if extra_path else None,
                "input_sha256": hashlib.sha256("\n".join(r["text"] for r in gold_rows).encode()).hexdigest()[:16]}
     weights = tt.to_weights(model, tagger, data, sources=sources)
-    path = weights_path(settings.taxonomy)
+    path = weights_path(settings.index.taxonomy)
     save_weights(weights, path)
     click.echo(f"trained {weights.version} on {len(data)} examples "
                f"({', '.join(f'{n} {s}' for s, n in weights.training['examples'].items())}); wrote {path}", err=True)

@@ -1,11 +1,11 @@
-"""The `thb bench` command: thin wrapper over bench.runner."""
+"""`python -m bench` and `thb bench`: the command line of bench/runner.py."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
-from ingest.settings import load_settings
+from ui.settings import load_settings
 
 SECTIONS = ("ingest", "query", "scale", "quality")
 _SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -36,7 +36,7 @@ def bench(s_ingest, s_query, s_scale, s_quality, s_retag, quick, big, hnsw, home
       thb bench --scale --quick
     With no section flag, all four run.
     """
-    from bench import runner
+    from bench import runner  # numpy and the rest load when a benchmark runs, not with `thb`
 
     chosen = {name for name, on in zip(SECTIONS, (s_ingest, s_query, s_scale, s_quality)) if on}
     chosen = (chosen or (set() if s_retag else set(SECTIONS))) | ({"retag"} if s_retag else set())

@@ -1,0 +1,109 @@
+"""Ranking: one pure function from a query's candidates to their scores, with explicit parameters.
+
+`RankParams` names every knob (the fusion, its weights, the country boost, the document prior,
+the section boost). `thb eval --config` switches features off by changing them, and nothing here
+reads a setting, a file or the index: the same candidates and parameters give the same scores.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from index.terms import identifier_terms
+from search import fusion
+from search.retrieval import Candidates
+from search.settings import FUSIONS
+
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """The pipeline's features beyond the user's settings, each measured on dev when it was added.
+
+    One object so that `thb eval --config` can switch each feature off and compare side by side.
+    """
+
+    # Document-level evidence: each chunk gets doc_prior_weight x the mean of its document's
+    # doc_prior_depth best fused scores (a missing chunk counts 0), so a document with several strong
+    # passages outranks a lone lucky chunk elsewhere. Measured on dev (weight x depth): 0.1-0.2 no
+    # change; 0.3-0.7 with depth 3-5 all .457 -> .466-.472 (no kind lower); 1.0 and over hurt.
+    doc_prior_weight: float = 0.5
+    doc_prior_depth: int = 3
+    # A non-English question is matched against the glossary in its own language too
+    # (search/prepare.py expansion_for): native-language law .337 -> .485 with dense_glossary.
+    native_expansion: bool = True
+    # A non-English query embeds with the English glossary terms of its concepts appended.
+    dense_glossary: bool = True
+    # The lexical weight of the convex fusion for a query not in English (None: the settings'
+    # lexical_weight for every query). MiniLM reads little but English, so its vote on a German
+    # question is weaker. Measured on dev: 0.6-0.9 all give native-language law .485 -> .580.
+    native_lexical_weight: float | None = 0.7
+    # A hit whose labelled section (an article, a §) is short shows that whole section
+    # (search/passages.py). Measured on dev: all .598 -> .614, comparative .298 -> .380.
+    provision_hits: bool = True
+
+    @classmethod
+    def off(cls) -> "Tuning":
+        """Every feature of this object off: the ranking before they were added."""
+        return cls(doc_prior_weight=0.0, native_expansion=False, dense_glossary=False,
+                   native_lexical_weight=None, provision_hits=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RankParams:
+    """Every parameter of `rank` and `second_stage`."""
+
+    fusion: str = "convex"            # convex | rrf | dense | lexical
+    lexical_weight: float = 0.5       # convex: the lexical share, the dense side has the rest
+    native_lexical_weight: float | None = 0.7  # the lexical share for a query not in English
+    country_boost: float = 0.5        # added to the chunks of a country the query names
+    doc_prior_weight: float = 0.5
+    doc_prior_depth: int = 3
+    # A chunk whose own section label carries the identifier the query asks for ("§ 232a",
+    # "Article 13") gets this much: the section itself outranks the chunks that cite it.
+    section_boost: float = 0.5
+    rerank_depth: int = 50            # the second stage looks at this many of the best
+
+    def __post_init__(self):
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {self.fusion!r}; choose from {', '.join(FUSIONS)}")
+
+
+def rank(candidates: Candidates, params: RankParams, doc_of: Mapping[int, str], *, native: bool) -> dict[int, float]:
+    """The first-stage score of every candidate: fused lexical and dense scores, the named
+    countries' boost and the document prior. `native`: the query is not in English."""
+    lexical, dense = candidates.lexical, candidates.dense
+    if params.fusion == "rrf":
+        fused = fusion.rrf([lexical, dense])
+    elif params.fusion == "dense":
+        fused = fusion.min_max(dense)
+    elif params.fusion == "lexical":
+        fused = fusion.min_max(lexical)
+    else:
+        weight = params.lexical_weight
+        if native and params.native_lexical_weight is not None:
+            weight = params.native_lexical_weight
+        fused = fusion.convex(lexical, dense, lexical_weight=weight)
+    if candidates.boosted:
+        fused = fusion.boost(fused, set(candidates.boosted), params.country_boost)
+    if params.doc_prior_weight:
+        fused = fusion.document_prior(fused, doc_of, weight=params.doc_prior_weight, depth=params.doc_prior_depth)
+    return fused
+
+
+def second_stage(scores: dict[int, float], top: list[int], sections: Mapping[int, tuple[str, str]],
+                 identifiers: tuple[str, ...], params: RankParams) -> dict[int, float]:
+    """Rescore `top` (the best of `scores`): a chunk whose section label ({vec_id: (section,
+    language)}) holds the identifiers the query asks for gains section_boost x their share.
+    "4 kap. 1 a §" wants kap4p1a, not merely kap4."""
+    if not params.section_boost or not scores or not identifiers:
+        return scores
+    wanted = set(identifiers)
+    out = dict(scores)
+    for k in top:
+        section, language = sections.get(k, ("", "en"))
+        if section:
+            shared = wanted & set(identifier_terms(section, language))
+            if shared:
+                out[k] += params.section_boost * len(shared) / len(wanted)
+    return out
