@@ -1,6 +1,6 @@
 """Issue 13, defects 3 and 7 through the `thb` CLI: lone surrogates in queries, per-line errors in a
 batch, symbolic links, odd file names, bad flags, manifest paths, and the PDF worker's lifetime.
-Encoder: test-hash (tests/reliability_kit)."""
+Encoder: test-hash (tests/kit/reliability_kit)."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability_kit import hash_encoder, thb, top_paths, write_corpus
+from tests.kit.reliability_kit import hash_encoder, thb, top_paths, write_corpus
 
 
 @pytest.fixture(autouse=True)
@@ -116,11 +116,11 @@ def test_manifest_path_climbing_out_is_reported_as_written(tmp_path):
 @pytest.mark.slow
 def test_pdf_worker_dies_with_its_parent_on_kill_9(tmp_path):
     """Defect 7: the PDF worker outlived its parent's kill -9 until its page ended."""
-    code = ("import sys, time; from ingest import readers; from tests.test_bad_input import looping_pdf; "
+    code = ("import sys, time; from ingest import readers; from tests.ingest.test_bad_input import looping_pdf; "
             "readers._extract_in_child(b'%PDF-1.4 not really', 5); "
             "print(readers._WORKER.proc.pid, flush=True); readers._extract_in_child(looping_pdf(), 300)")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                              env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)))
+                              env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
     try:
         worker = int(parent.stdout.readline())
         time.sleep(3)  # the worker is inside the looping page now

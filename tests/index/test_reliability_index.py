@@ -1,5 +1,5 @@
 """Issue 13, defects 2, 4, 5: the index under `thb ingest --rebuild` while serving, a full disk and a
-corrupt store, through the CLI (and HTTP for the served app). Encoder: test-hash (tests/reliability_kit)."""
+corrupt store, through the CLI (and HTTP for the served app). Encoder: test-hash (tests/kit/reliability_kit)."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest.settings import load_settings
-from tests.reliability_kit import hash_encoder, search_html, serve, thb, top_paths, upload, write_corpus
+from tests.kit.reliability_kit import hash_encoder, search_html, serve, thb, top_paths, upload, write_corpus
 
 
 @pytest.fixture(autouse=True)
@@ -196,7 +196,7 @@ def test_removing_a_document_takes_its_chunks_and_vectors_out_and_leaves_the_res
     from index.builder import ingest_paths
     from index.removal import remove_documents
     from ingest.settings import load_settings
-    from tests.reliability_kit import hash_encoder, thb, top_paths, write_corpus
+    from tests.kit.reliability_kit import hash_encoder, thb, top_paths, write_corpus
 
     hash_encoder(monkeypatch)
     folder = write_corpus(tmp_path / "docs", ["alpha.txt", "beta.txt"])

@@ -42,7 +42,7 @@ from ingest.errors import IndexMismatch  # noqa: E402
 from ingest.settings import load_settings  # noqa: E402
 
 MODEL = "all-MiniLM-L6-v2"
-CORPUS_TEXT = Path(__file__).resolve().parent.parent / "corpus" / "documents" / "taskforce"
+CORPUS_TEXT = Path(__file__).resolve().parents[2] / "corpus" / "documents" / "taskforce"
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from search.evaluation import EvalQuery, evaluate
 
-SCORER = Path(__file__).resolve().parents[2] / "shared" / "eval" / "score.py"
+SCORER = Path(__file__).resolve().parents[3] / "shared" / "eval" / "score.py"
 WORDS = "victim permit labour forced penalty prison reflection period employer supply chain".split()
 
 
@@ -67,7 +67,7 @@ def test_thb_eval_compares_the_recipes_with_the_default_side_by_side(session_set
     from tests.conftest import SESSION_FILES
     from ui.cli import cli
 
-    dev = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+    dev = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev.jsonl"
     if not dev.is_file():
         pytest.skip(f"input absent: {dev}")
     held = [line for line in dev.read_text(encoding="utf-8").splitlines()

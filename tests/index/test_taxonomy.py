@@ -9,7 +9,7 @@ from ingest.errors import ThbError
 from ingest.settings import DEFAULT_TAXONOMY
 from ingest.taxonomy import REQUIRED_LANGUAGES, load_taxonomy
 
-TAXONOMY_DIR = Path(__file__).resolve().parent.parent / "corpus" / "taxonomy"
+TAXONOMY_DIR = Path(__file__).resolve().parents[2] / "corpus" / "taxonomy"
 PLAN_2020_IDS = ("labour_exploitation", "public_procurement", "sexual_exploitation", "victim_protection",
                  "multi_stakeholder", "gender", "third_country", "migration_security", "demand")
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import SHARED
 
-TAXONOMY_DIR = Path(__file__).resolve().parent.parent / "corpus" / "taxonomy"
+TAXONOMY_DIR = Path(__file__).resolve().parents[2] / "corpus" / "taxonomy"
 CURRENT = TAXONOMY_DIR / "cbss-tf-thb-2020-2025.toml"
 OLD = TAXONOMY_DIR / "cbss-tf-thb-2012-2014.toml"
 DEV = SHARED / "eval" / "priority_dev.jsonl"

@@ -1,6 +1,6 @@
 """Issue 13 through the served app's HTTP API: uploads (defect 6), queries with lone surrogates
 (defect 3), the API docs and the Host header (defect 7), and "busy, retry" past saturation.
-Encoder: test-hash (tests/reliability_kit); the app, Gradio, FAISS and SQLite are real."""
+Encoder: test-hash (tests/kit/reliability_kit); the app, Gradio, FAISS and SQLite are real."""
 from __future__ import annotations
 
 import threading
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest.settings import load_settings
-from tests.reliability_kit import TOPICS, call, doc_text, search_html, serve, thb, upload, write_corpus
+from tests.kit.reliability_kit import TOPICS, call, doc_text, search_html, serve, thb, upload, write_corpus
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,7 @@ def test_iso_codes_map_to_installed_debian_packs():
 
 def test_scanned_pdf_without_tesseract_says_how_to_install(tmp_path, monkeypatch):
     from ingest.readers import read_document
-    from tests.test_bad_input import image_only_pdf
+    from tests.ingest.test_bad_input import image_only_pdf
 
     monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract, no pdftoppm on this PATH
     with pytest.raises(UnreadableDocument) as err:

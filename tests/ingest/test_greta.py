@@ -1,7 +1,7 @@
 """GRETA reports: recognition, paragraph citations, footnotes kept apart, recommendation records,
 their store rows, `thb recommendations`, and pairing across rounds.
 
-The reports are fixture PDFs in GRETA's layout (tests/greta_fixtures.py), read by the real pypdf
+The reports are fixture PDFs in GRETA's layout (tests/kit/greta_fixtures.py), read by the real pypdf
 reader and pipeline. Tests marked slow ingest them with the real model and tagger.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ingest import greta
 from ingest.cleaning import clean_pages, join_pages
 from ingest.documents import DocumentMeta
 from ingest.readers import read_document
-from tests import greta_fixtures as fx
+from tests.kit import greta_fixtures as fx
 
 
 @pytest.fixture(scope="module")

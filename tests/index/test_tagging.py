@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import SHARED, require_shared_corpus
 
-TAXONOMY_DIR = Path(__file__).resolve().parent.parent / "corpus" / "taxonomy"
+TAXONOMY_DIR = Path(__file__).resolve().parents[2] / "corpus" / "taxonomy"
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.test_ui_browser import CHROMIUM, FLAGS, SHOTS, TIMEOUT_MS, _free_port, sync_api
+from tests.ui.test_ui_browser import CHROMIUM, FLAGS, SHOTS, TIMEOUT_MS, _free_port, sync_api
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ def greta_url(tmp_path_factory):
     from index.builder import ingest_paths
     from ingest.settings import load_settings
     from search.engine import Searcher
-    from tests.greta_fixtures import write_corpus
+    from tests.kit.greta_fixtures import write_corpus
     from ui.app import build_server
 
     corpus = write_corpus(tmp_path_factory.mktemp("greta"))
