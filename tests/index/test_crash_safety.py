@@ -19,6 +19,8 @@ import pytest
 from ingest.settings import load_settings
 from tests.conftest import copy_subset
 
+pytestmark = pytest.mark.slow
+
 BASE = ["legislation/fi-rikoslaki-1177-2014.txt", "legislation/is-almenn-hegningarlog-ch24.txt"]
 ADDED = ["international/ilo-c105-abolition-of-forced-labour-convention-1957.txt"]
 QUERIES = ["ihmiskauppa", "mansal", "abolition of forced labour", "punishment for trafficking"]

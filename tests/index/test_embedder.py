@@ -65,6 +65,7 @@ def _vectors(encoder, texts, models_dir):
     return emb.Embedder(MODEL, batch_size=16, encoder=encoder, models_dir=models_dir).embed_batch(texts)
 
 
+@pytest.mark.slow
 def test_onnx_fp32_matches_torch_fp32(models_dir, sentences):
     ref = _vectors("torch-fp32", sentences, models_dir)
     got = _vectors("onnx-fp32", sentences, models_dir)
@@ -73,6 +74,7 @@ def test_onnx_fp32_matches_torch_fp32(models_dir, sentences):
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_onnx_int8_stays_close_to_torch_fp32(models_dir, sentences):
     ref = _vectors("torch-fp32", sentences, models_dir)
     cos = (_vectors("onnx-int8", sentences, models_dir) * ref).sum(1)
@@ -80,6 +82,7 @@ def test_onnx_int8_stays_close_to_torch_fp32(models_dir, sentences):
     assert cos.mean() >= 0.98 and cos.min() >= 0.95
 
 
+@pytest.mark.slow
 def test_onnx_embed_is_embed_batch_row_and_order_is_kept(models_dir, sentences):
     e = emb.Embedder(MODEL, batch_size=4, encoder="onnx-fp32", models_dir=models_dir)
     batch = e.embed_batch(sentences[:10])
@@ -88,6 +91,7 @@ def test_onnx_embed_is_embed_batch_row_and_order_is_kept(models_dir, sentences):
     assert e.embed_batch([]).shape == (0, 384)
 
 
+@pytest.mark.slow
 def test_onnx_int8_vector_does_not_depend_on_the_batch_around_it(models_dir, sentences):
     """Dynamic int8 scales activations per input tensor: batched, a text's vector moved with its
     neighbours, so an incremental ingest disagreed with a clean build. Encoded alone it must not."""
@@ -99,6 +103,7 @@ def test_onnx_int8_vector_does_not_depend_on_the_batch_around_it(models_dir, sen
     assert np.array_equal(together[:12], shuffled)
 
 
+@pytest.mark.slow
 def test_export_is_reused_and_leaves_no_temporary_files(models_dir, monkeypatch):
     before = {p.name: p.stat().st_mtime_ns for p in models_dir.iterdir()}
     monkeypatch.setattr(emb, "export_onnx", lambda *a: pytest.fail("exported again"))
@@ -121,6 +126,7 @@ def test_failed_export_leaves_no_model_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_onnx_query_path_does_not_import_torch(models_dir):
     code = ("import sys; from index.embedder import Embedder; "
             f"v = Embedder({MODEL!r}, encoder='onnx-int8', models_dir={str(models_dir)!r}).embed('forced labour'); "
@@ -170,6 +176,7 @@ def test_a_query_encoder_from_another_vector_space_is_refused():
         emb.query_encoder("onnx-fp32", "onnx-int8")
 
 
+@pytest.mark.slow
 def test_fp32_queries_meet_int8_documents_in_one_space(models_dir, sentences):
     """The fp32 twin of the int8 graph: a passage's fp32 vector finds its own int8 vector first."""
     docs = _vectors("onnx-int8", sentences[:40], models_dir)

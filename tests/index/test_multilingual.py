@@ -18,6 +18,8 @@ from index import catalog, multilingual, store
 from search.engine import Searcher
 from tests.conftest import copy_subset
 
+pytestmark = pytest.mark.slow
+
 THB = str(Path(sys.executable).with_name("thb"))
 
 # English questions, and the section label of the foreign-language provision that answers each.

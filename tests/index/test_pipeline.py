@@ -23,6 +23,7 @@ def _hit_containing(result, needle: str):
     return None
 
 
+@pytest.mark.slow
 def test_pdf_hit_carries_its_page(searcher):
     result = searcher.search("In which sectors are victims of labour trafficking typically made to work?")
     hit = _hit_containing(result, "trafficked for the purpose of labour exploitation are typically")
@@ -32,6 +33,7 @@ def test_pdf_hit_carries_its_page(searcher):
     assert hit.citation.endswith("p. 2")
 
 
+@pytest.mark.slow
 def test_pdf_chunks_map_to_the_page_their_text_is_on(session_settings):
     conn = connect(session_settings.index_dir / catalog.DB_NAME, readonly=True)
     row = conn.execute("SELECT c.page_start, c.page_end FROM chunks c JOIN paths p ON p.doc_id = c.doc_id "
@@ -40,6 +42,7 @@ def test_pdf_chunks_map_to_the_page_their_text_is_on(session_settings):
     assert tuple(row) == (1, 1)
 
 
+@pytest.mark.slow
 def test_reflection_period_question_finds_cets_197_article_13(searcher):
     result = searcher.search("How long is the recovery and reflection period for presumed victims?")
     top = result.hits[0]
@@ -49,6 +52,7 @@ def test_reflection_period_question_finds_cets_197_article_13(searcher):
     assert top.highlights and any("30 days" in h.text for h in top.highlights)
 
 
+@pytest.mark.slow
 def test_every_hit_is_citable(searcher):
     result = searcher.search("forced labour penalty", top_k=10)
     assert len(result.hits) == 10
@@ -58,6 +62,7 @@ def test_every_hit_is_citable(searcher):
     assert len({h.doc_id for h in result.hits[:10]}) >= 3  # no single document fills the page
 
 
+@pytest.mark.slow
 def test_filters_restrict_results(searcher):
     from search.hits import Filters
 
@@ -81,7 +86,7 @@ def _rows(settings):
         conn.close()
 
 
-def test_reingest_does_no_work_and_changes_nothing(tmp_path):
+def test_reingest_does_no_work_and_changes_nothing(fake_embedder, tmp_path):
     settings = load_settings()
     corpus = _small_corpus(tmp_path)
     first = ingest_paths(settings, [corpus])
@@ -94,7 +99,7 @@ def test_reingest_does_no_work_and_changes_nothing(tmp_path):
     assert (settings.index_dir / catalog.FAISS_NAME).read_bytes() == faiss_before
 
 
-def test_changed_file_replaces_its_chunks_and_prune_removes_gone_files(tmp_path):
+def test_changed_file_replaces_its_chunks_and_prune_removes_gone_files(fake_embedder, tmp_path):
     settings = load_settings()
     corpus = _small_corpus(tmp_path)
     ingest_paths(settings, [corpus])
@@ -117,7 +122,7 @@ def test_changed_file_replaces_its_chunks_and_prune_removes_gone_files(tmp_path)
     assert all(h.doc_path != "legislation/fi-rikoslaki-1177-2014.txt" for h in searcher.search("ihmiskauppa").hits)
 
 
-def test_index_built_with_another_model_is_refused(tmp_path):
+def test_index_built_with_another_model_is_refused(fake_embedder, tmp_path):
     settings = load_settings()
     ingest_paths(settings, [_small_corpus(tmp_path)])
     path = settings.index_dir / catalog.MANIFEST_NAME
@@ -131,6 +136,7 @@ def test_index_built_with_another_model_is_refused(tmp_path):
     assert "thb ingest --rebuild" in result.output
 
 
+@pytest.mark.slow
 def test_bundled_corpus_ingests_and_answers(tmp_path):
     settings = load_settings()
     summary = ingest_paths(settings, [BUNDLED_CORPUS / "documents"])
@@ -139,6 +145,7 @@ def test_bundled_corpus_ingests_and_answers(tmp_path):
     assert hit.doc_path == "taskforce/cbss-tf-thb-strategic-plan-2020-2025.txt"
 
 
+@pytest.mark.slow
 def test_cli_batch_search_writes_the_score_py_format(session_settings, tmp_path):
     from ui.cli import cli
 
@@ -155,7 +162,7 @@ def test_cli_batch_search_writes_the_score_py_format(session_settings, tmp_path)
     assert len(lines[0]["hits"]) == 5
 
 
-def test_cli_ingest_exit_codes(tmp_path):
+def test_cli_ingest_exit_codes(fake_embedder, tmp_path):
     from ui.cli import cli
 
     corpus = _small_corpus(tmp_path)

@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import SHARED, require_shared_corpus
 
+pytestmark = pytest.mark.slow  # tagging quality: the real models
+
 TAXONOMY_DIR = Path(__file__).resolve().parents[2] / "corpus" / "taxonomy"
 
 

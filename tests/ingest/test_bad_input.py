@@ -277,7 +277,7 @@ def _results(home: Path) -> dict[str, list[tuple[str, str, float]]]:
     return {q: [(h.doc_path, h.chunk_id, round(h.score, 5)) for h in searcher.search(q).hits] for q in QUERIES}
 
 
-def test_batch_with_every_bad_input_fails_only_those_and_matches_a_clean_run(tmp_path, monkeypatch):
+def test_batch_with_every_bad_input_fails_only_those_and_matches_a_clean_run(fake_embedder, tmp_path, monkeypatch):
     if not SHARED_CORPUS.is_dir():
         pytest.skip(f"input absent: {SHARED_CORPUS}")
     from ui.cli import cli
@@ -349,7 +349,7 @@ def test_batch_with_every_bad_input_fails_only_those_and_matches_a_clean_run(tmp
     assert result.exit_code == 1 and " 0 added, 0 updated" in result.stdout
 
 
-def test_cli_exit_codes_ok_and_usage(tmp_path):
+def test_cli_exit_codes_ok_and_usage(fake_embedder, tmp_path):
     from ui.cli import cli
 
     folder = tmp_path / "ok"
@@ -363,7 +363,7 @@ def test_cli_exit_codes_ok_and_usage(tmp_path):
     assert missing.exit_code == 2 and "does not exist" in missing.stderr  # a usage error (issue 13)
 
 
-def test_file_deleted_between_discover_and_read_is_counted(tmp_path):
+def test_file_deleted_between_discover_and_read_is_counted(fake_embedder, tmp_path):
     """The `progress` hook runs between discover and each read: delete the file right there."""
     from index.builder import ingest_paths
 
@@ -383,7 +383,7 @@ def test_file_deleted_between_discover_and_read_is_counted(tmp_path):
     assert summary.failed == [(str(folder / "a.txt"), "cannot read file: No such file or directory")]
 
 
-def test_file_changed_during_ingest_is_picked_up_next_time(tmp_path):
+def test_file_changed_during_ingest_is_picked_up_next_time(fake_embedder, tmp_path):
     """Changed after it was read: this run indexes what it read; the next run sees the change."""
     from index.builder import ingest_paths
 
@@ -411,7 +411,7 @@ def test_file_changed_during_ingest_is_picked_up_next_time(tmp_path):
     assert hits[0].doc_path == "a.txt" and "berry pickers" in hits[0].text
 
 
-def test_broken_symlink_is_reported_not_dropped(tmp_path):
+def test_broken_symlink_is_reported_not_dropped(fake_embedder, tmp_path):
     from index.builder import ingest_paths
 
     folder = tmp_path / "docs"

@@ -56,6 +56,7 @@ def test_one_hit_covering_two_passages_earns_both_in_recall():
     assert evaluate([q], {"q": hits}, k=10)["all"]["recall"] == 1.0
 
 
+@pytest.mark.slow
 def test_thb_eval_compares_the_recipes_with_the_default_side_by_side(session_settings, tmp_path):
     """`thb eval` on the dev questions whose evidence the session corpus holds: the plain recipes
     (MiniLM alone, BM25 alone) and the default in one run, with a TREC run file each; the default

@@ -1,6 +1,8 @@
 """Grouping hits by priority: pure, after retrieval, never changes which hits are found."""
 from __future__ import annotations
 
+import pytest
+
 from dataclasses import replace
 
 from ingest.settings import DEFAULT_TAXONOMY
@@ -33,6 +35,7 @@ def test_no_hits_no_groups():
     assert group_by_priority([], TAXONOMY) == []
 
 
+@pytest.mark.slow
 def test_grouping_preserves_the_set_of_real_hits(searcher):
     result = searcher.search("victim compensation and protection of trafficked persons", top_k=10)
     assert result.hits

@@ -1,6 +1,8 @@
 """Highlight offsets point at the sentence they name, for English and non-English hits."""
 from __future__ import annotations
 
+import pytest
+
 import numpy as np
 
 from ingest.sentences import split_sentences
@@ -19,6 +21,7 @@ def test_offsets_point_at_the_sentence_they_name():
     assert hl[0].text == "Wer eine Person ausbeutet, wird mit Freiheitsstrafe bestraft."
 
 
+@pytest.mark.slow
 def test_search_highlights_match_hit_text(searcher):
     for query in ["penalty for human trafficking in Germany", "Article 13 recovery and reflection period"]:
         result = searcher.search(query, top_k=5)
@@ -28,6 +31,7 @@ def test_search_highlights_match_hit_text(searcher):
                 assert hit.text[h.start:h.end] == h.text
 
 
+@pytest.mark.slow
 def test_german_hit_highlights_the_sentence_with_the_glossary_term(searcher):
     result = searcher.search("human trafficking penalty Germany", top_k=5)
     german = [h for h in result.hits if h.language == "de" and h.highlights]
@@ -36,6 +40,7 @@ def test_german_hit_highlights_the_sentence_with_the_glossary_term(searcher):
                for h in german for hl in h.highlights)
 
 
+@pytest.mark.slow
 def test_sentences_are_stored_at_ingest_and_point_into_the_chunk(searcher):
     rows = searcher.conn.execute("SELECT text, sentences FROM chunks").fetchall()
     assert rows and all(r["sentences"] is not None for r in rows)
@@ -57,6 +62,7 @@ def test_legal_abbreviations_do_not_end_a_sentence():
                       "1.\nGegenstände, die durch die Tat hervorgebracht sind, vgl. z. B. die Richtlinie vom 20. Juli 2001."]
 
 
+@pytest.mark.slow
 def test_answering_a_query_imports_neither_spacy_nor_torch(searcher):
     """Sentences come from the store and the query encoder is ONNX: a fresh `thb search` process
     starts without the two heaviest imports (cold start)."""

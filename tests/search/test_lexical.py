@@ -10,6 +10,8 @@ import pytest
 from search import lexical
 from search.engine import Searcher, _quote
 
+pytestmark = pytest.mark.slow
+
 QUERIES = [
     "what prison sentence applies to human trafficking in Sweden?",
     "Menschenhandel zum Zweck der Ausbeutung der Arbeitskraft Freiheitsstrafe",

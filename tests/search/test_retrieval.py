@@ -1,6 +1,8 @@
 """Lexical identifiers, compounds, glossary expansion, country understanding, and where hits land."""
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
 from index.terms import analyze, identifier_terms, split_compound
@@ -81,30 +83,36 @@ def _sections(searcher, query, k=3, **settings):
         searcher.settings = old
 
 
+@pytest.mark.slow
 def test_section_identifier_matches_lexically(searcher):
     assert any(s.startswith("StGB § 232a") for s in _sections(searcher, "§ 232a", k=5, fusion="lexical"))
     assert any(s.startswith("BrB 4 kap. 1 a §") for s in _sections(searcher, "4 kap. 1 a §", k=5, fusion="lexical"))
     assert any("Article 13" in s for s in _sections(searcher, "Article 13", k=5, fusion="lexical"))
 
 
+@pytest.mark.slow
 def test_english_query_reaches_german_stgb_232(searcher):
     assert any(s.startswith("StGB § 232 ") for s in _sections(searcher, "human trafficking penalty Germany"))
 
 
+@pytest.mark.slow
 def test_english_query_reaches_norwegian_straffeloven_257(searcher):
     assert any(s.startswith("straffeloven § 257") for s in _sections(searcher, "human trafficking Norway"))
 
 
+@pytest.mark.slow
 def test_english_query_reaches_swedish_brb_4_kap_1a(searcher):
     sections = _sections(searcher, "penalty for human trafficking under Swedish law", k=5)
     assert any(s.startswith("BrB 4 kap. 1 a §") for s in sections)
 
 
+@pytest.mark.slow
 def test_without_glossary_english_query_misses_straffeloven(searcher):
     sections = _sections(searcher, "human trafficking", k=3, use_glossary=False, country_boost=0.0)
     assert not any(s.startswith("straffeloven § 257") for s in sections)
 
 
+@pytest.mark.slow
 def test_exact_section_lookup_ranks_the_section_itself_first(searcher):
     """Chunks citing § 232a must not outrank § 232a (section-label boost, search/engine.py)."""
     assert _sections(searcher, "§ 232a", k=1)[0].startswith("StGB § 232a")
@@ -125,6 +133,7 @@ def test_glossary_covers_registration_and_jurisdiction_abroad():
     assert "suomen ulkopuolella" in expand("trafficking committed outside Finland", glossary).terms_in("fi")
 
 
+@pytest.mark.slow
 def test_a_short_provision_is_one_hit_with_its_whole_text(searcher):
     """straffeloven § 257 (human trafficking) is three chunks that do not overlap: the offence, the
     penalty, the definitions. Its hit is the whole section, once, and the exact text of its document."""
@@ -155,6 +164,7 @@ def test_a_short_provision_is_one_hit_with_its_whole_text(searcher):
     assert all(h.end - h.start < end - start for h in section_hits(False))
 
 
+@pytest.mark.slow
 def test_every_hit_is_the_exact_text_of_its_document(searcher):
     """Traceability: a hit's text is its document's text between the hit's offsets, whether it is
     one chunk, overlapping chunks joined, or a whole short provision; long sections stay chunks."""

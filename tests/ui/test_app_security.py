@@ -45,6 +45,7 @@ def served(session_settings):
     server.should_exit = True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attack", TRAVERSALS)
 def test_path_traversal_on_document_routes_gets_nothing(served, attack):
     import httpx
@@ -57,6 +58,7 @@ def test_path_traversal_on_document_routes_gets_nothing(served, attack):
             assert r.headers["content-type"].startswith("text/html"), route  # the app page, not a file
 
 
+@pytest.mark.slow
 def test_known_document_is_served(served, session_settings):
     import httpx
 
@@ -68,7 +70,7 @@ def test_known_document_is_served(served, session_settings):
     assert httpx.get(f"{served}/doc/{doc_id}/file", timeout=30).status_code == 200
 
 
-def test_upload_over_limit_or_wrong_type_is_refused_before_being_written(tmp_path):
+def test_upload_over_limit_or_wrong_type_is_refused_before_being_written(fake_embedder, tmp_path):
     from ui import app_docs
 
     settings = load_settings().replace(max_file_mb=0.01)
@@ -82,6 +84,7 @@ def test_upload_over_limit_or_wrong_type_is_refused_before_being_written(tmp_pat
     assert not settings.uploads_dir.exists() or not any(settings.uploads_dir.iterdir())
 
 
+@pytest.mark.slow
 def test_with_auth_no_endpoint_answers_without_credentials(session_settings):
     import httpx
 
@@ -131,7 +134,7 @@ def _uploaded_ids(home) -> list[str]:
 
 
 @pytest.mark.parametrize("with_auth", [False, True], ids=["no-login", "login"])
-def test_add_endpoint_refuses_a_server_path_named_in_the_request(tmp_path, with_auth):
+def test_add_endpoint_refuses_a_server_path_named_in_the_request(fake_embedder, tmp_path, with_auth):
     """Defect 1 of issue 13: naming /etc/... (or any readable file, a symlink to one, or a path
     climbing out of Gradio's upload folder) in the add request indexed the file, and
     /doc/{id}/file then served it. Now nothing is copied, indexed or served."""
