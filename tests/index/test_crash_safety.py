@@ -1,4 +1,4 @@
-"""Crash safety: a real `thb ingest` process killed (SIGKILL) at several points loses nothing.
+"""Crash safety: a real `thb ingest` process killed (SIGKILL) at several points loses nothing (fake embedder).
 
 THB_TEST_CRASH_AT (index/builder.py) makes the process kill itself with SIGKILL at a point;
 THB_TEST_PAUSE_AT makes it wait there, holding the lock, so a second real process can collide.
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ingest.settings import load_settings
-from tests.conftest import copy_subset
+from tests.conftest import FAKE_EMBEDDER_ENV, copy_subset
 
 pytestmark = pytest.mark.slow
 
@@ -69,8 +69,18 @@ def _consistent(home: Path) -> int:
         conn.close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _fake_embedder_module():
+    """The fake embedder (conftest FAKE_EMBEDDER_ENV), here and in every `thb` these tests start:
+    the subject is the store and its files under kill -9, not the model."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in FAKE_EMBEDDER_ENV.items():
+            mp.setenv(key, value)
+        yield
+
+
 @pytest.fixture(scope="module")
-def corpora(tmp_path_factory):
+def corpora(tmp_path_factory, _fake_embedder_module):
     root = tmp_path_factory.mktemp("crash")
     base = copy_subset(root / "base", BASE)
     added = copy_subset(root / "added", ADDED)
