@@ -113,6 +113,7 @@ def test_export_is_reused_and_leaves_no_temporary_files(models_dir, monkeypatch)
     assert sorted(before) == [f"{MODEL}-fp32.onnx", f"{MODEL}-int8.onnx"]
 
 
+@pytest.mark.slow  # imports torch and loads the real model to export it
 def test_failed_export_leaves_no_model_file(tmp_path, monkeypatch):
     import torch
 

@@ -277,6 +277,7 @@ def _results(home: Path) -> dict[str, list[tuple[str, str, float]]]:
     return {q: [(h.doc_path, h.chunk_id, round(h.score, 5)) for h in searcher.search(q).hits] for q in QUERIES}
 
 
+@pytest.mark.slow  # PDF worker processes, three ingests of real corpus files
 def test_batch_with_every_bad_input_fails_only_those_and_matches_a_clean_run(fake_embedder, tmp_path, monkeypatch):
     if not SHARED_CORPUS.is_dir():
         pytest.skip(f"input absent: {SHARED_CORPUS}")

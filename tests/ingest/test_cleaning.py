@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from ingest.cleaning import clean_pages, join_pages, strip_markup
 from ingest.readers import read_document
 from tests.conftest import BUNDLED_CORPUS, require_shared_corpus
@@ -13,6 +15,7 @@ def _cleaned(path) -> str:
     return join_pages(clean_pages(raw.pages, paged=raw.paged))[0]
 
 
+@pytest.mark.slow  # a whole real PDF through the PDF worker process
 def test_pdf_hyphenation_set_off_by_a_space_is_joined_in_unodc_glotip():
     """UNODC GLOTIP 2024 ch. 2 prints "traf -⏎ficking", "con -⏎ducted": once shown as "traf - ficking"."""
     pdf = require_shared_corpus() / "pdf" / "unodc-glotip-2024-chapter2-africa.pdf"

@@ -38,6 +38,7 @@ def random_case(rng, qid):
     return EvalQuery(qid, "q", "all", relevant), hits
 
 
+@pytest.mark.slow  # ranx: its numba kernels load and compile in each new process (15 s idle, 1-2 min on shared cores)
 def test_metrics_agree_with_the_reference_scorer_on_seeded_random_runs():
     ref = reference()
     rng = random.Random(7)
@@ -49,6 +50,7 @@ def test_metrics_agree_with_the_reference_scorer_on_seeded_random_runs():
         assert ours[name] == pytest.approx(sum(r[name] for r in rows) / len(rows), abs=1e-3), name
 
 
+@pytest.mark.slow  # ranx, as above
 def test_one_hit_covering_two_passages_earns_both_in_recall():
     q = EvalQuery("q", "q", "all", ({"path": "a.txt", "evidence": "first passage here", "grade": 2},
                                     {"path": "a.txt", "evidence": "second passage there", "grade": 1}))

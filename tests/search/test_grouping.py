@@ -1,9 +1,9 @@
 """Grouping hits by priority: pure, after retrieval, never changes which hits are found."""
 from __future__ import annotations
 
-import pytest
-
 from dataclasses import replace
+
+import pytest
 
 from ingest.settings import DEFAULT_TAXONOMY
 from ingest.taxonomy import load_taxonomy

@@ -1,9 +1,8 @@
 """Highlight offsets point at the sentence they name, for English and non-English hits."""
 from __future__ import annotations
 
-import pytest
-
 import numpy as np
+import pytest
 
 from ingest.sentences import split_sentences
 from search.highlight import choose_sentences, term_overlap

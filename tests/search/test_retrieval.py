@@ -1,9 +1,9 @@
 """Lexical identifiers, compounds, glossary expansion, country understanding, and where hits land."""
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 from index.terms import analyze, identifier_terms, split_compound
 from ingest.settings import DEFAULT_GLOSSARY
