@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 
 from ingest.settings import load_settings
-from tests.kit.reliability_kit import hash_encoder, search_html, serve, thb, top_paths, upload, write_corpus
+from tests.kit.reliability_kit import search_html, serve, thb, top_paths, upload, write_corpus
 
 
-@pytest.fixture(autouse=True)
-def _hash(monkeypatch):
-    hash_encoder(monkeypatch)
+pytestmark = pytest.mark.usefixtures("fake_embedder")  # conftest: THB_ENCODER=test-hash, no e5
 
 
 def test_rebuild_while_serving_old_hits_go_and_new_documents_answer(tmp_path, isolated_home):
@@ -196,9 +194,8 @@ def test_removing_a_document_takes_its_chunks_and_vectors_out_and_leaves_the_res
     from index.builder import ingest_paths
     from index.removal import remove_documents
     from ingest.settings import load_settings
-    from tests.kit.reliability_kit import hash_encoder, thb, top_paths, write_corpus
+    from tests.kit.reliability_kit import thb, top_paths, write_corpus
 
-    hash_encoder(monkeypatch)
     folder = write_corpus(tmp_path / "docs", ["alpha.txt", "beta.txt"])
     settings = load_settings(home=tmp_path / "home")
     ingest_paths(settings, [folder])

@@ -1,5 +1,5 @@
-"""Shared parts of the reliability tests (issue 13): a small generated corpus, the test-hash encoder,
-the `thb` CLI in-process, and the served app on a free loopback port with Gradio's HTTP API.
+"""Shared parts of the reliability tests (issue 13): a small generated corpus, the fake embedder's
+environment, the `thb` CLI in-process, and the served app on a free loopback port with Gradio's HTTP API.
 
 The encoder is THB_ENCODER=test-hash (index/embedder.py): a deterministic stand-in marked as such,
 for tests whose subject is the store, the CLI or the server, not the model.
@@ -21,8 +21,11 @@ FILLER = ("The authorities shall protect victims of trafficking in human beings 
 
 
 def hash_encoder(monkeypatch) -> None:
-    monkeypatch.setenv("THB_ENCODER", "test-hash")
-    monkeypatch.setenv("THB_MULTILINGUAL", "off")
+    """The fake embedder's environment (conftest FAKE_EMBEDDER_ENV); the `fake_embedder` fixture does this."""
+    from tests.conftest import FAKE_EMBEDDER_ENV
+
+    for key, value in FAKE_EMBEDDER_ENV.items():
+        monkeypatch.setenv(key, value)
 
 
 def doc_text(word: str, paragraphs: int = 3) -> str:

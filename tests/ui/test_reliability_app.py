@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest.settings import load_settings
+from tests.conftest import FAKE_EMBEDDER_ENV
 from tests.kit.reliability_kit import TOPICS, call, doc_text, search_html, serve, thb, upload, write_corpus
 
 
@@ -18,8 +19,8 @@ def app(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         home = tmp_path_factory.mktemp("app-home")
         mp.setenv("THB_HOME", str(home))
-        mp.setenv("THB_ENCODER", "test-hash")
-        mp.setenv("THB_MULTILINGUAL", "off")
+        for key, value in FAKE_EMBEDDER_ENV.items():
+            mp.setenv(key, value)
         assert thb("ingest", str(write_corpus(tmp_path_factory.mktemp("corpus"), ["alpha.txt", "beta.txt"]))).exit_code == 0
         settings = load_settings().replace(max_file_mb=0.05)
         server, url = serve(settings)
@@ -100,11 +101,9 @@ def test_api_docs_are_not_served(app, client):
         assert client.get(app[1] + route).status_code == 404, route
 
 
-def test_api_docs_not_served_with_auth(tmp_path, monkeypatch):
+def test_api_docs_not_served_with_auth(tmp_path, fake_embedder):
     import httpx
 
-    monkeypatch.setenv("THB_ENCODER", "test-hash")
-    monkeypatch.setenv("THB_MULTILINGUAL", "off")
     server, url = serve(load_settings(), auth=[("alice", "correct horse")])
     try:
         for route in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):

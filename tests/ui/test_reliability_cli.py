@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit.reliability_kit import hash_encoder, thb, top_paths, write_corpus
+from tests.kit.reliability_kit import thb, top_paths, write_corpus
 
 
-@pytest.fixture(autouse=True)
-def _hash(monkeypatch):
-    hash_encoder(monkeypatch)
+pytestmark = pytest.mark.usefixtures("fake_embedder")  # conftest: THB_ENCODER=test-hash, no e5
 
 
 @pytest.fixture
