@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated data home per test, and one real index built per session.
+"""Shared fixtures: an isolated data home per test, one real index built per session, and a
+small index built with the fake embedder (THB_ENCODER=test-hash) for tests whose subject is not the model.
 
 The session index is built from real files of ../shared/corpus (legislation in four languages,
 treaties, PDFs, the strategic plans) with the real model, FAISS and SQLite. Tests that need
@@ -56,9 +57,10 @@ def isolated_home(tmp_path, monkeypatch):
     return home
 
 
-def copy_subset(target: Path, files: list[str]) -> Path:
-    """Copy some shared-corpus files (keeping their relative paths) with their manifest rows."""
-    source = require_shared_corpus()
+def copy_subset(target: Path, files: list[str], source: Path | None = None) -> Path:
+    """Copy some corpus files (keeping their relative paths) with their manifest rows; from the
+    shared corpus unless `source` names another corpus folder with a manifest.tsv."""
+    source = source or require_shared_corpus()
     target.mkdir(parents=True, exist_ok=True)
     with (source / "manifest.tsv").open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t")
@@ -98,3 +100,72 @@ def searcher(session_settings):
     from search.engine import Searcher
 
     return Searcher(session_settings.search)
+
+
+# --- The fake embedder (in the spirit of simonw/llm's `embed-demo` model) ------------------------
+# THB_ENCODER=test-hash (index/embedder.py) gives each text a deterministic vector from hashes of its
+# words, with no model; THB_MULTILINGUAL=off skips the e5 encoder. For tests whose subject is the
+# store, the CLI's shape, crash safety or reliability: never for retrieval, ranking or tagging quality.
+FAKE_EMBEDDER_ENV = {"THB_ENCODER": "test-hash", "THB_MULTILINGUAL": "off"}
+# Real files from the bundled corpus (always in the repository): two plans and two treaties.
+DEMO_FILES = [
+    "taskforce/cbss-tf-thb-strategic-plan-2012-2014.txt",
+    "taskforce/cbss-tf-thb-strategic-plan-2020-2025.txt",
+    "international/un-palermo-trafficking-protocol-2000.txt",
+    "international/ilo-c105-abolition-of-forced-labour-convention-1957.txt",
+]
+SESSION_FIXTURES = frozenset({"session_settings", "searcher", "session_corpus"})
+
+
+@pytest.fixture
+def fake_embedder(monkeypatch):
+    """This test's index is built and searched with the fake embedder, not the real models."""
+    for key, value in FAKE_EMBEDDER_ENV.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(scope="session")
+def demo_index(tmp_path_factory) -> Path:
+    """A data home indexed once with the fake embedder from DEMO_FILES; a template, never written:
+    tests take a copy through `fake_embedder_home`."""
+    from index.builder import ingest_paths
+
+    corpus = copy_subset(tmp_path_factory.mktemp("demo-corpus"), DEMO_FILES, source=BUNDLED_CORPUS / "documents")
+    home = tmp_path_factory.mktemp("demo-home")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in FAKE_EMBEDDER_ENV.items():
+            mp.setenv(key, value)
+        mp.setenv("THB_HOME", str(home))
+        summary = ingest_paths(load_settings(home=home).index, [corpus])
+    assert not summary.failed and summary.added == len(DEMO_FILES), summary
+    return home
+
+
+@pytest.fixture
+def fake_embedder_home(fake_embedder, isolated_home, demo_index):
+    """Settings of this test's own copy of the demo index (THB_HOME points at it), fake embedder on."""
+    shutil.copytree(demo_index, isolated_home, dirs_exist_ok=True)
+    return load_settings(home=isolated_home)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The session index is built with the real encoders: a test that needs it must be marked slow."""
+    fast = [item.nodeid for item in items
+            if SESSION_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow")]
+    if fast:
+        raise pytest.UsageError("tests using the real session index must be @pytest.mark.slow:\n  " + "\n  ".join(fast))
+
+
+@pytest.fixture(scope="session")
+def demo_searcher(tmp_path_factory, demo_index):
+    """A Searcher over a copy of the demo index, with the fake embedder: for tests of query handling."""
+    from search.engine import Searcher
+
+    home = tmp_path_factory.mktemp("demo-search-home")
+    shutil.copytree(demo_index, home, dirs_exist_ok=True)
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in FAKE_EMBEDDER_ENV.items():
+            mp.setenv(key, value)
+        settings = load_settings(home=home)
+    assert settings.index.encoder == "test-hash"
+    return Searcher(settings.search)

@@ -18,7 +18,7 @@ from ingest.metadata import read_manifest, short_title
 from ingest.readers import read_document
 from ingest.roles import ROLES, chunk_role, document_role_calls, document_roles
 from ingest.structure import find_units
-from tests import greta_fixtures
+from tests.kit import greta_fixtures
 from tests.conftest import require_shared_corpus
 
 CETS197 = "international/coe-cets197-convention-action-against-trafficking.txt"
