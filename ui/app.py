@@ -36,11 +36,12 @@ FAILED = "Something went wrong; the details are in the server log. Try again, or
 
 
 def priority_labels(settings) -> dict[str, str]:
-    try:
-        from index.taxonomy import load_taxonomy
+    from index.taxonomy import TaxonomyError, load_taxonomy
 
+    try:
         return {p.id: p.label for p in load_taxonomy(settings.index.taxonomy).priorities}
-    except Exception:  # taxonomy unreadable: ids stand for themselves
+    except (OSError, TaxonomyError) as exc:  # taxonomy unreadable: ids stand for themselves
+        log.warning("priority labels unavailable: %s", exc)
         return {}
 
 

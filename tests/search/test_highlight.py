@@ -72,7 +72,7 @@ def test_answering_a_query_imports_neither_spacy_nor_torch(searcher):
             "r = Searcher(load_settings().search).search('penalty for human trafficking in Germany'); "
             "assert r.hits and any(h.highlights for h in r.hits); "
             "print(sorted(m for m in ('spacy', 'torch', 'thinc', 'transformers') if m in sys.modules))")
-    env = {**__import__("os").environ, "THB_HOME": str(searcher.settings.home)}
+    env = {**__import__("os").environ, "THB_HOME": str(searcher.settings.index.home)}
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
