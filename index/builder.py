@@ -5,7 +5,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from index import catalog, incremental, recommendations, store, vectors
+from index.checkpoint import checkpoint
 from index.embedder import Embedder, model_dir
 from index.terms import analyze
 from ingest.chunking import Chunker
@@ -60,19 +60,6 @@ class _Plan:
     aliases: list[tuple[SourceFile, str, dict]] = field(default_factory=list)
     replaced_paths: list[tuple[str, str]] = field(default_factory=list)
     seen: set[tuple[str, str]] = field(default_factory=set)
-
-
-def _test_hook(point: str, settings: Settings) -> None:
-    """Crash-safety tests only: THB_TEST_CRASH_AT=point kills this process (as kill -9 would);
-    THB_TEST_PAUSE_AT=point writes index/paused-at-<point> and waits (max 120 s) until it is removed."""
-    if os.environ.get("THB_TEST_CRASH_AT") == point:
-        os.kill(os.getpid(), signal.SIGKILL)
-    if os.environ.get("THB_TEST_PAUSE_AT") == point:
-        marker = settings.index_dir / f"paused-at-{point}"
-        marker.write_text(str(os.getpid()))
-        deadline = time.monotonic() + 120
-        while marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
 
 
 def _remove_stale_temp_files(settings: Settings) -> None:
@@ -188,7 +175,7 @@ def _rebuild_beside(settings: Settings, paths: list[Path], *, progress, tagger, 
     try:
         summary = _ingest_locked(fresh, paths, prune=False, progress=progress, tagger=tagger, engine=engine,
                                  address=address)
-        _test_hook("before_swap", settings)
+        checkpoint("before_swap", pause_dir=settings.index_dir)
         swap_folders(fresh.index_dir, settings.index_dir)
     finally:
         new_lock.release()
@@ -249,19 +236,17 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
         generation_before = store.generation(conn)
         removed_ids = _write(settings, conn, plan, vecs, summary, prune=prune, roots=paths, tagger=tagger,
                              ml_vecs=ml_vecs, backfill=backfill)
-        _test_hook("after_commit", settings)
+        checkpoint("after_commit", pause_dir=settings.index_dir)
         # Both FAISS files are updated in place from this ingest's changes (index/incremental.py);
         # any disagreement with the store means a rebuild from it.
         ids = incremental.new_ids(conn, plan)
         index = incremental.update_vectors(settings, conn, manifest, generation_before,
                                            incremental.Delta(tuple(removed_ids), ids, vecs if len(ids) else None))
-        write = _crash_before_rename if os.environ.get("THB_TEST_CRASH_AT") == "faiss_write" \
-            else vectors.write_index_atomic
-        write(index, settings.index_dir / catalog.FAISS_NAME)
+        vectors.write_index_atomic(index, settings.index_dir / catalog.FAISS_NAME, crash_point="faiss_write")
         ml_delta = incremental.Delta(tuple(removed_ids), ids, ml_vecs)
         ml_info = _write_ml_vectors(settings, conn, incremental.update_ml_vectors(
             settings, conn, manifest, generation_before, ml_delta, backfill))
-        _test_hook("before_manifest", settings)
+        checkpoint("before_manifest", pause_dir=settings.index_dir)
         catalog.write_manifest(settings, conn, index_type="flat", multilingual=ml_info)
     finally:
         conn.close()
@@ -306,26 +291,6 @@ def _write_ml_vectors(settings: Settings, conn, index) -> dict | None:
     vectors.write_index_atomic(index, path)
     return {"encoder": multilingual.encoder_id(settings.multilingual), "dimension": multilingual.DIMENSION,
             "vectors": int(index.ntotal), "index_type": vectors.index_type(index)}
-
-
-def _crash_after_first_batch(embedder, settings: Settings) -> None:
-    """THB_TEST_CRASH_AT=embedding: die in the middle of embedding, after one batch."""
-    real = embedder.embed_batch
-
-    def embed_then_die(texts):
-        out = real(texts)
-        _test_hook("embedding", settings)
-        return out
-
-    embedder.embed_batch = embed_then_die
-
-
-def _crash_before_rename(index, path: Path) -> None:
-    """THB_TEST_CRASH_AT=faiss_write: die with the new FAISS temp file written but not renamed."""
-    import faiss
-
-    faiss.write_index(index, str(path.with_name(f".{path.name}.{os.getpid()}.tmp")))
-    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _resolve_tagger(settings: Settings, conn, tagger, summary: IngestSummary):
@@ -389,17 +354,17 @@ def _plan_and_embed(settings: Settings, conn, sources: list[SourceFile], summary
                 continue
             if embedder is None:
                 embedder = Embedder.for_settings(settings)
-                if os.environ.get("THB_TEST_CRASH_AT") == "embedding":
-                    _crash_after_first_batch(embedder, settings)
-                _test_hook("before_embedding", settings)
+                checkpoint("before_embedding", pause_dir=settings.index_dir)
             texts.extend(c.embedding_text for c in item[2])
             while len(texts) - done >= EMBED_BATCH:
                 parts.append(_embed_sorted(embedder, texts[done:done + EMBED_BATCH]))
+                checkpoint("embedding", pause_dir=settings.index_dir)
                 done += EMBED_BATCH
         if "error" in outcome:
             raise outcome["error"]
         if done < len(texts):
             parts.append(_embed_sorted(embedder, texts[done:]))
+            checkpoint("embedding", pause_dir=settings.index_dir)
     finally:
         stop.set()
         while worker.is_alive():  # let a reader blocked on a full queue see the stop
@@ -584,7 +549,7 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
         if tagger is not None and plan.new_docs:
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('taxonomy', ?)", (tagger.taxonomy.id,))
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('tagger', ?)", (json.dumps(tagger.describe()),))
-        _test_hook("before_commit", settings)
+        checkpoint("before_commit", pause_dir=settings.index_dir)
     return removed_ids
 
 
