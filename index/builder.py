@@ -20,7 +20,8 @@ from index.embedder import Embedder, model_dir
 from index.terms import analyze
 from ingest.chunking import Chunker
 from ingest.documents import Chunk, Document, embedding_text
-from ingest.errors import DiskFull, IndexBusy, ManifestError, UnreadableDocument
+from index.errors import DiskFull, IndexBusy
+from ingest.errors import ManifestError, UnreadableDocument
 from ingest.metadata import read_manifest
 from ingest.pipeline import SourceFile, check_follow_symlinks, discover, document_id, prepare_document
 from ingest.settings import Settings

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from index import store, vectors
 from index.embedder import model_dimension, vectors_compatible
-from ingest.errors import IndexDamaged, IndexMismatch
+from index.errors import IndexDamaged, IndexMismatch
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
