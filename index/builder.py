@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock, Timeout
 
 from index import catalog, incremental, recommendations, store, vectors
 from index.checkpoint import checkpoint
 from index.embedder import Embedder, model_dir
+from index.tagging import load_tagger
 from index.terms import analyze
 from ingest.chunking import Chunker
 from ingest.documents import Chunk, Document, embedding_text
-from index.errors import DiskFull, IndexBusy
+from index.errors import DiskFull
 from ingest.errors import ManifestError, UnreadableDocument
 from ingest.metadata import read_manifest
 from ingest.pipeline import SourceFile, check_follow_symlinks, discover, document_id, prepare_document
@@ -113,22 +113,6 @@ def _free_mb(path: Path) -> float:
     return shutil.disk_usage(path).free / 1048576
 
 
-def lock_for(settings: Settings, *, wait_s: float = 0.0) -> FileLock:
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(settings.index_dir / "ingest.lock"), timeout=wait_s)
-
-
-def acquire_writer_lock(settings: Settings, wait_s: float = 0.0) -> FileLock:
-    """The index's one-writer lock, held; IndexBusy when another writer keeps it past `wait_s`."""
-    lock = lock_for(settings, wait_s=wait_s)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise IndexBusy(f"another ingest is running on {settings.index_dir} "
-                        f"(lock {lock.lock_file}); wait for it to finish") from None
-    return lock
-
-
 def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
                  progress=None, wait_s: float = 0.0, tagger=None, engine: str = "local",
                  address: str | None = None) -> IngestSummary:
@@ -142,7 +126,7 @@ def ingest_paths(settings: Settings, paths: list[Path], *, prune: bool = False, 
     from index.distributed import check_engine
 
     check_engine(engine)
-    lock = acquire_writer_lock(settings, wait_s)
+    lock = catalog.acquire_writer_lock(settings, wait_s)
     try:
         _remove_stale_temp_files(settings)
         with disk_errors(settings):
@@ -171,7 +155,7 @@ def _rebuild_beside(settings: Settings, paths: list[Path], *, progress, tagger, 
     shutil.rmtree(scratch, ignore_errors=True)
     fresh = settings.replace(home=scratch)
     # the new folder's lock is held too: once swapped in, it is the lock other ingests wait on
-    new_lock = lock_for(fresh)
+    new_lock = catalog.lock_for(fresh)
     new_lock.acquire()
     try:
         summary = _ingest_locked(fresh, paths, prune=False, progress=progress, tagger=tagger, engine=engine,
@@ -245,7 +229,7 @@ def _ingest_locked(settings: Settings, paths: list[Path], *, prune: bool, progre
                                            incremental.Delta(tuple(removed_ids), ids, vecs if len(ids) else None))
         vectors.write_index_atomic(index, settings.index_dir / catalog.FAISS_NAME, crash_point="faiss_write")
         ml_delta = incremental.Delta(tuple(removed_ids), ids, ml_vecs)
-        ml_info = _write_ml_vectors(settings, conn, incremental.update_ml_vectors(
+        ml_info = catalog.write_ml_vectors(settings, incremental.update_ml_vectors(
             settings, conn, manifest, generation_before, ml_delta, backfill))
         checkpoint("before_manifest", pause_dir=settings.index_dir)
         catalog.write_manifest(settings, conn, index_type="flat", multilingual=ml_info)
@@ -280,27 +264,11 @@ def _multilingual_vectors(settings: Settings, conn, plan: "_Plan", progress, new
     return (new if new is not None else vecs[:n_new]), [(r["vec_id"], vecs[n_new + i]) for i, r in enumerate(stale)]
 
 
-def _write_ml_vectors(settings: Settings, conn, index) -> dict | None:
-    """Write the multilingual FAISS index (atomic rename); what the manifest records of it, or None
-    (and no file) when the store holds no multilingual vectors."""
-    from index import multilingual
-
-    path = settings.index_dir / catalog.ML_FAISS_NAME
-    if index is None:
-        path.unlink(missing_ok=True)
-        return None
-    vectors.write_index_atomic(index, path)
-    return {"encoder": multilingual.encoder_id(settings.multilingual), "dimension": multilingual.DIMENSION,
-            "vectors": int(index.ntotal), "index_type": vectors.index_type(index)}
-
-
 def _resolve_tagger(settings: Settings, conn, tagger, summary: IngestSummary):
     """The priority tagger for new chunks: the one given, else the settings' taxonomy (False: none)."""
     if tagger is False:
         return None
     if tagger is None:
-        from index.tagging import load_tagger
-
         tagger = load_tagger(settings)
     row = conn.execute("SELECT value FROM meta WHERE key='taxonomy'").fetchone()
     if row and row[0] != tagger.taxonomy.id:
@@ -498,12 +466,12 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
         for vec_id, vec in backfill:
             conn.execute("UPDATE chunks SET ml_embedding=? WHERE vec_id=?", (vec.tobytes(), vec_id))
         for key in plan.replaced_paths:
-            removed_ids += _drop_path(conn, key)
+            removed_ids += store.drop_path(conn, key)
         if prune:
             for root in {str(p.expanduser().resolve()) for p in roots if p.expanduser().is_dir()}:
                 for row in conn.execute("SELECT root, doc_path FROM paths WHERE root=?", (root,)).fetchall():
                     if (row["root"], row["doc_path"]) not in plan.seen:
-                        removed_ids += _drop_path(conn, (row["root"], row["doc_path"]))
+                        removed_ids += store.drop_path(conn, (row["root"], row["doc_path"]))
                         summary.removed += 1
         offset = 0
         for source, doc, chunks, info in plan.new_docs:
@@ -557,18 +525,3 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
 def _insert_path(conn, source: SourceFile, doc_id: str, info: dict) -> None:
     conn.execute("INSERT OR REPLACE INTO paths VALUES (?,?,?,?,?,?)",
                  (str(source.root), source.doc_path, str(source.path), doc_id, info["size"], info["mtime"]))
-
-
-def _drop_path(conn, key: tuple[str, str]) -> list[int]:
-    """Forget a path; drop its document and chunks when no other path still holds it."""
-    row = conn.execute("SELECT doc_id FROM paths WHERE root=? AND doc_path=?", key).fetchone()
-    if not row:
-        return []
-    conn.execute("DELETE FROM paths WHERE root=? AND doc_path=?", key)
-    if conn.execute("SELECT 1 FROM paths WHERE doc_id=?", (row["doc_id"],)).fetchone():
-        return []
-    ids = [r[0] for r in conn.execute("SELECT vec_id FROM chunks WHERE doc_id=?", (row["doc_id"],))]
-    for vec_id in ids:
-        conn.execute("DELETE FROM chunks_fts WHERE rowid=?", (vec_id,))
-    conn.execute("DELETE FROM documents WHERE doc_id=?", (row["doc_id"],))
-    return ids

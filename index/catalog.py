@@ -13,9 +13,11 @@ import os
 import time
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from index import store, vectors
 from index.embedder import model_dimension, vectors_compatible
-from index.errors import IndexDamaged, IndexMismatch
+from index.errors import IndexBusy, IndexDamaged, IndexMismatch
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,24 @@ DB_NAME = "thb.sqlite"
 FAISS_NAME = "vectors.faiss"
 ML_FAISS_NAME = "vectors-multilingual.faiss"  # index/multilingual.py: the second embedding space
 MANIFEST_NAME = "manifest.json"
+LOCK_NAME = "ingest.lock"  # the one-writer lock of the index folder
+
+
+def lock_for(settings: Settings, *, wait_s: float = 0.0) -> FileLock:
+    """The index's one-writer lock (not held): every writer (ingest, removal, retag) takes it."""
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(settings.index_dir / LOCK_NAME), timeout=wait_s)
+
+
+def acquire_writer_lock(settings: Settings, wait_s: float = 0.0) -> FileLock:
+    """The index's one-writer lock, held; IndexBusy when another writer keeps it past `wait_s`."""
+    lock = lock_for(settings, wait_s=wait_s)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexBusy(f"another ingest is running on {settings.index_dir} "
+                        f"(lock {lock.lock_file}); wait for it to finish") from None
+    return lock
 
 
 def rebuild_hint(settings: Settings) -> str:
@@ -234,3 +254,17 @@ def ml_vectors_from_store(conn):
 
 def has_index(settings: Settings) -> bool:
     return (settings.index_dir / DB_NAME).is_file()
+
+
+def write_ml_vectors(settings: Settings, index) -> dict | None:
+    """Write the multilingual FAISS index (atomic rename); what the manifest records of it, or None
+    (and no file) when the store holds no multilingual vectors."""
+    from index import multilingual
+
+    path = settings.index_dir / ML_FAISS_NAME
+    if index is None:
+        path.unlink(missing_ok=True)
+        return None
+    vectors.write_index_atomic(index, path)
+    return {"encoder": multilingual.encoder_id(settings.multilingual), "dimension": multilingual.DIMENSION,
+            "vectors": int(index.ntotal), "index_type": vectors.index_type(index)}

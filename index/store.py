@@ -306,3 +306,19 @@ def strength_filter_sql(strengths: tuple[str, ...]) -> tuple[str, list[str]]:
     marks = ",".join("?" * len(strengths))
     return (f"EXISTS (SELECT 1 FROM recommendations r WHERE r.doc_id = c.doc_id AND r.source = 'body' "
             f"AND c.paragraph != '' AND r.paragraph = c.paragraph AND r.strength IN ({marks}))", list(strengths))
+
+
+def drop_path(conn: sqlite3.Connection, key: tuple[str, str]) -> list[int]:
+    """Forget a path (root, doc_path); drop its document and chunks when no other path still holds
+    it. Returns the FAISS ids of the chunks dropped. Within the caller's transaction."""
+    row = conn.execute("SELECT doc_id FROM paths WHERE root=? AND doc_path=?", key).fetchone()
+    if not row:
+        return []
+    conn.execute("DELETE FROM paths WHERE root=? AND doc_path=?", key)
+    if conn.execute("SELECT 1 FROM paths WHERE doc_id=?", (row["doc_id"],)).fetchone():
+        return []
+    ids = [r[0] for r in conn.execute("SELECT vec_id FROM chunks WHERE doc_id=?", (row["doc_id"],))]
+    for vec_id in ids:
+        conn.execute("DELETE FROM chunks_fts WHERE rowid=?", (vec_id,))
+    conn.execute("DELETE FROM documents WHERE doc_id=?", (row["doc_id"],))
+    return ids

@@ -236,7 +236,6 @@ def retag_index(settings: Settings, taxonomy_path: Path | str | None = None, *, 
     """Re-tag every stored chunk from its stored embeddings and text, in one transaction; the
     tagger's version goes into the store's meta table and the manifest. Returns the number of
     chunks (with with_tagger: and the tagger's `describe()`)."""
-    from index.builder import lock_for
     from index.embedder import model_dimension
 
     tagger = load_tagger(settings, taxonomy_path)
@@ -244,7 +243,7 @@ def retag_index(settings: Settings, taxonomy_path: Path | str | None = None, *, 
     if not db.is_file():
         return (0, tagger.describe()) if with_tagger else 0
     dim = model_dimension(settings.model_name)
-    with lock_for(settings, wait_s=60):
+    with catalog.lock_for(settings, wait_s=60):
         conn = store.connect(db)
         try:
             rows = conn.execute("SELECT vec_id, section, text, embedding, ml_embedding FROM chunks "
