@@ -251,8 +251,8 @@ def _multilingual_vectors(settings: Settings, conn, plan: "_Plan", progress, new
     if multilingual.check(settings.multilingual) == "off":
         return None, []
     texts = [] if new is not None else [c.embedding_text for _s, _d, chunks, _i in plan.new_docs for c in chunks]
-    stale = conn.execute("SELECT vec_id, section, text FROM chunks WHERE ml_embedding IS NULL").fetchall()
-    texts += [embedding_text(r["section"], r["text"]) for r in stale]
+    stale = store.chunk_texts(conn, without_ml=True)
+    texts += [embedding_text(r.section, r.text) for r in stale]
     if not texts:
         return new, []
     encoder = multilingual.MultilingualEncoder.for_settings(settings)
@@ -261,7 +261,7 @@ def _multilingual_vectors(settings: Settings, conn, plan: "_Plan", progress, new
              for i in (progress(starts, "multilingual embedding") if progress else starts)]
     vecs = np.concatenate(parts)
     n_new = len(texts) - len(stale)
-    return (new if new is not None else vecs[:n_new]), [(r["vec_id"], vecs[n_new + i]) for i, r in enumerate(stale)]
+    return (new if new is not None else vecs[:n_new]), [(r.vec_id, vecs[n_new + i]) for i, r in enumerate(stale)]
 
 
 def _resolve_tagger(settings: Settings, conn, tagger, summary: IngestSummary):
@@ -270,9 +270,9 @@ def _resolve_tagger(settings: Settings, conn, tagger, summary: IngestSummary):
         return None
     if tagger is None:
         tagger = load_tagger(settings)
-    row = conn.execute("SELECT value FROM meta WHERE key='taxonomy'").fetchone()
-    if row and row[0] != tagger.taxonomy.id:
-        summary.warnings.append(f"the index is tagged with taxonomy {row[0]!r}, new documents with "
+    stored = store.get_meta(conn, "taxonomy")
+    if stored and stored != tagger.taxonomy.id:
+        summary.warnings.append(f"the index is tagged with taxonomy {stored!r}, new documents with "
                                 f"{tagger.taxonomy.id!r}: run `thb retag --taxonomy FILE` to make them agree")
     return tagger
 
@@ -391,9 +391,9 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
             if stat.st_size > limit:
                 raise UnreadableDocument(source.path, f"file is {stat.st_size / 1048576:.1f} MB, over the "
                                          f"{settings.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
-            known = conn.execute("SELECT doc_id, size, mtime FROM paths WHERE root=? AND doc_path=?", key).fetchone()
-            relabel = bool(known) and _metadata_changed(conn, known["doc_id"], meta)
-            if known and known["size"] == stat.st_size and known["mtime"] == stat.st_mtime and not relabel:
+            known = store.find_path(conn, *key)
+            relabel = bool(known) and _metadata_changed(conn, known.doc_id, meta)
+            if known and known.size == stat.st_size and known.mtime == stat.st_mtime and not relabel:
                 summary.unchanged += 1
                 continue
             data = source.path.read_bytes()
@@ -405,15 +405,14 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
                                          f"{settings.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
             doc_id = document_id(data)
             info = {"size": len(data), "mtime": stat.st_mtime}
-            relabel = relabel and known["doc_id"] == doc_id  # same bytes, new manifest row: index it anew
-            if known and known["doc_id"] == doc_id and not relabel:
-                conn.execute("UPDATE paths SET size=?, mtime=? WHERE root=? AND doc_path=?",
-                             (info["size"], info["mtime"], *key))
+            relabel = relabel and known.doc_id == doc_id  # same bytes, new manifest row: index it anew
+            if known and known.doc_id == doc_id and not relabel:
+                store.touch_path(conn, *key, info["size"], info["mtime"])
                 summary.unchanged += 1
                 continue
             if known:
                 plan.replaced_paths.append(key)
-            exists = conn.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+            exists = store.has_document(conn, doc_id)
             if (exists and not relabel) or doc_id in pending_ids:
                 plan.aliases.append((source, doc_id, info))
                 continue
@@ -435,15 +434,14 @@ def _plan(settings: Settings, conn, sources: list[SourceFile], summary: IngestSu
 def _metadata_changed(conn, doc_id: str, meta) -> bool:
     """Whether the manifest row of the only path holding `doc_id` says other things than the stored
     document (a re-upload with a new title, say): then the document is indexed again with them."""
-    if meta is None or conn.execute("SELECT COUNT(*) FROM paths WHERE doc_id=?", (doc_id,)).fetchone()[0] != 1:
+    if meta is None or store.path_count(conn, doc_id) != 1:
         return False
-    row = conn.execute("SELECT title, doc_type, issuer, country, language, year FROM documents WHERE doc_id=?",
-                       (doc_id,)).fetchone()
+    row = store.document_labels(conn, doc_id)
     if row is None:
         return False
-    stored = (row["title"], row["doc_type"], row["issuer"] or "", row["country"] or "", row["year"])
+    stored = (row.title, row.doc_type, row.issuer or "", row.country or "", row.year)
     wanted = (meta.title, meta.doc_type, meta.issuer or "", meta.country or "", meta.year)
-    return stored != wanted or bool(meta.language and meta.language != row["language"])
+    return stored != wanted or bool(meta.language and meta.language != row.language)
 
 
 def _manifest_rows(root: Path, summary: IngestSummary) -> dict:
@@ -464,21 +462,21 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
     with store.transaction(conn):
         gen = store.bump_generation(conn)
         for vec_id, vec in backfill:
-            conn.execute("UPDATE chunks SET ml_embedding=? WHERE vec_id=?", (vec.tobytes(), vec_id))
+            store.set_ml_embedding(conn, vec_id, vec.tobytes())
         for key in plan.replaced_paths:
             removed_ids += store.drop_path(conn, key)
         if prune:
             for root in {str(p.expanduser().resolve()) for p in roots if p.expanduser().is_dir()}:
-                for row in conn.execute("SELECT root, doc_path FROM paths WHERE root=?", (root,)).fetchall():
-                    if (row["root"], row["doc_path"]) not in plan.seen:
-                        removed_ids += store.drop_path(conn, (row["root"], row["doc_path"]))
+                for row in store.paths_under(conn, root):
+                    if (row.root, row.doc_path) not in plan.seen:
+                        removed_ids += store.drop_path(conn, (row.root, row.doc_path))
                         summary.removed += 1
         offset = 0
         for source, doc, chunks, info in plan.new_docs:
             m = doc.meta
-            conn.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                         (doc.doc_id, m.title, m.doc_type, m.issuer, m.country, m.language, m.year,
-                          doc.n_pages, doc.text, json.dumps(doc.page_starts), gen, now))
+            store.insert_document(conn, store.DocumentRecord(
+                doc.doc_id, m.title, m.doc_type, m.issuer, m.country, m.language, m.year, doc.n_pages, doc.text,
+                json.dumps(doc.page_starts), gen, now))
             _insert_path(conn, source, doc.doc_id, info)
             summary.recommendations += recommendations.write_document_extras(conn, doc, tagger)
             summary.ocr_pages += len(doc.ocr_pages)
@@ -489,17 +487,14 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
             for i, chunk in enumerate(chunks):
                 vec = vecs[offset + i]
                 prios, prio_scores = ([], {}) if scores is None else scores[i]
-                cur = conn.execute(
-                    "INSERT INTO chunks (chunk_id, doc_id, ordinal, start, end, page_start, page_end, section, "
-                    "paragraph, language, text, embedding, priorities, priority_scores, sentences, ml_embedding) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (chunk.chunk_id, chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.page_start,
-                     chunk.page_end, chunk.section, chunk.paragraph, chunk.language, chunk.text,
-                     vec.tobytes(), json.dumps(prios), json.dumps(prio_scores),
-                     json.dumps([list(sp) for sp in chunk.sentences]),
-                     None if ml_vecs is None else ml_vecs[offset + i].tobytes()))
                 terms = analyze(chunk.embedding_text + "\n" + m.title, chunk.language or m.language)
-                conn.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)", (cur.lastrowid, " ".join(terms)))
+                store.insert_chunk(conn, store.ChunkRecord(
+                    vec_id=None, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, ordinal=chunk.ordinal,
+                    start=chunk.start, end=chunk.end, page_start=chunk.page_start, page_end=chunk.page_end,
+                    section=chunk.section, paragraph=chunk.paragraph, language=chunk.language, text=chunk.text,
+                    embedding=vec.tobytes(), priorities=json.dumps(prios), priority_scores=json.dumps(prio_scores),
+                    sentences=json.dumps([list(sp) for sp in chunk.sentences]),
+                    ml_embedding=None if ml_vecs is None else ml_vecs[offset + i].tobytes(), terms=" ".join(terms)))
             offset += len(chunks)
             summary.chunks += len(chunks)
             summary.pages += doc.n_pages
@@ -512,16 +507,16 @@ def _write(settings: Settings, conn, plan: _Plan, vecs, summary: IngestSummary, 
             summary.aliases += 1
             summary.unchanged += 1
         for path, reason in summary.failed:
-            conn.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?)", (str(Path(path).parent), path, reason, now))
+            store.record_failure(conn, str(Path(path).parent), path, reason, now)
         for source, *_ in plan.new_docs:
-            conn.execute("DELETE FROM failures WHERE doc_path=?", (str(source.path),))
+            store.clear_failure(conn, str(source.path))
         if tagger is not None and plan.new_docs:
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('taxonomy', ?)", (tagger.taxonomy.id,))
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('tagger', ?)", (json.dumps(tagger.describe()),))
+            store.set_meta(conn, "taxonomy", tagger.taxonomy.id, replace=False)
+            store.set_meta(conn, "tagger", json.dumps(tagger.describe()), replace=False)
         checkpoint("before_commit", pause_dir=settings.index_dir)
     return removed_ids
 
 
 def _insert_path(conn, source: SourceFile, doc_id: str, info: dict) -> None:
-    conn.execute("INSERT OR REPLACE INTO paths VALUES (?,?,?,?,?,?)",
-                 (str(source.root), source.doc_path, str(source.path), doc_id, info["size"], info["mtime"]))
+    store.insert_path(conn, store.PathRecord(str(source.root), source.doc_path, str(source.path), doc_id,
+                                             info["size"], info["mtime"]))

@@ -104,11 +104,7 @@ def _check_store_schema(settings: Settings) -> None:
         return
     _check_not_truncated(settings, path)
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-        try:
-            found = store.schema_version(conn)
-        finally:
-            conn.close()
+        found = store.file_schema_version(path)
     except sqlite3.DatabaseError as exc:
         raise IndexMismatch(f"{path}: unreadable index store ({exc}): {rebuild_hint(settings)}") from None
     if found > store.SCHEMA_VERSION:
@@ -136,11 +132,7 @@ def check_store_integrity(settings: Settings) -> None:
         return
     _check_not_truncated(settings, path)
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-        try:
-            problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
-        finally:
-            conn.close()
+        problems = store.quick_check(path, 3)
     except sqlite3.DatabaseError as exc:
         problems = [str(exc)]
     if problems != ["ok"]:
@@ -151,12 +143,9 @@ def check_store_integrity(settings: Settings) -> None:
 def write_manifest(settings: Settings, conn, *, index_type: str, multilingual: dict | None = None) -> dict:
     """`multilingual`: what made the chunks' second vectors ({"encoder", "dimension", "vectors",
     "index_type"}), or None when the index has none."""
-    counts = {
-        "documents": conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0],
-        "chunks": conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
-        "paths": conn.execute("SELECT COUNT(*) FROM paths").fetchone()[0],
-    }
-    doc_ids = [r[0] for r in conn.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
+    held = store.counts(conn)
+    counts = {"documents": held.documents, "chunks": held.chunks, "paths": held.paths}
+    doc_ids = store.document_ids(conn)
     manifest = {
         "model": settings.model_name,
         "dimension": model_dimension(settings.model_name),
@@ -182,9 +171,9 @@ def write_manifest(settings: Settings, conn, *, index_type: str, multilingual: d
 
 def _tagger_meta(conn) -> dict | None:
     """What tagged the chunks (index/tagging.py writes the meta row): taxonomy, method, version."""
-    row = conn.execute("SELECT value FROM meta WHERE key='tagger'").fetchone()
+    value = store.get_meta(conn, "tagger")
     try:
-        return json.loads(row[0]) if row else None
+        return json.loads(value) if value else None
     except json.JSONDecodeError:
         return None
 

@@ -26,9 +26,9 @@ def remove_documents(settings: Settings, doc_ids: list[str], *, wait_s: float = 
             with store.transaction(conn):
                 store.bump_generation(conn)
                 for doc_id in doc_ids:
-                    keys = conn.execute("SELECT root, doc_path FROM paths WHERE doc_id = ?", (doc_id,)).fetchall()
+                    keys = store.paths_of(conn, doc_id)
                     for row in keys:
-                        removed_ids += store.drop_path(conn, (row["root"], row["doc_path"]))
+                        removed_ids += store.drop_path(conn, (row.root, row.doc_path))
                     gone += bool(keys)
             # both FAISS files lose the removed ids in place, as an ingest's changes are applied
             delta = incremental.Delta(tuple(removed_ids), np.zeros(0, dtype=np.int64), None)
@@ -54,7 +54,7 @@ def forget_failures(settings: Settings, doc_paths: list[str], *, wait_s: float =
         conn = store.connect(settings.index_dir / catalog.DB_NAME)
         try:
             with store.transaction(conn):
-                return sum(conn.execute("DELETE FROM failures WHERE doc_path = ?", (p,)).rowcount for p in doc_paths)
+                return sum(store.clear_failure(conn, p) for p in doc_paths)
         finally:
             conn.close()
     finally:

@@ -1,81 +1,14 @@
-"""SQLite store: documents, their paths, chunks with embeddings, FTS5 text, and failures.
-
-Schema changes are numbered migrations. Embeddings are kept in SQLite too, so the FAISS file
-is derived data: when it is missing or from another generation, it is rebuilt from here.
-"""
+"""Chunks in the store: their rows, embeddings and FTS5 terms, and the joined view search reads."""
 from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 4
-
-MIGRATIONS = {
-    1: """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE documents (
-        doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, doc_type TEXT NOT NULL, issuer TEXT,
-        country TEXT, language TEXT, year INTEGER, n_pages INTEGER NOT NULL, text TEXT NOT NULL,
-        page_starts TEXT NOT NULL, added_generation INTEGER NOT NULL, added_at REAL NOT NULL
-    );
-    CREATE TABLE paths (
-        root TEXT NOT NULL, doc_path TEXT NOT NULL, source_path TEXT NOT NULL,
-        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
-        size INTEGER NOT NULL, mtime REAL NOT NULL, PRIMARY KEY (root, doc_path)
-    );
-    CREATE INDEX paths_doc ON paths(doc_id);
-    CREATE TABLE chunks (
-        vec_id INTEGER PRIMARY KEY AUTOINCREMENT, chunk_id TEXT NOT NULL UNIQUE,
-        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
-        ordinal INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-        page_start INTEGER, page_end INTEGER, section TEXT NOT NULL, paragraph TEXT NOT NULL,
-        language TEXT NOT NULL, text TEXT NOT NULL, embedding BLOB NOT NULL,
-        priorities TEXT NOT NULL DEFAULT '[]', priority_scores TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX chunks_doc ON chunks(doc_id);
-    CREATE VIRTUAL TABLE chunks_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2');
-    CREATE TABLE failures (
-        root TEXT NOT NULL, doc_path TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL,
-        PRIMARY KEY (root, doc_path)
-    );
-    """,
-    # Sentence offsets into each chunk's text, found at ingest (JSON [[start, end], ...]); NULL for
-    # chunks written before: search then finds them itself.
-    2: """
-    ALTER TABLE chunks ADD COLUMN sentences TEXT
-    """,
-    # The chunk's multilingual vector (index/multilingual.py), float32; NULL until it has one.
-    3: """
-    ALTER TABLE chunks ADD COLUMN ml_embedding BLOB
-    """,
-    # Pages read by OCR (ingest/ocr.py); GRETA reports and their recommendations (ingest/greta.py,
-    # index/recommendations.py). Older stores gain empty tables: re-ingest a document to fill them.
-    4: """
-    CREATE TABLE ocr_pages (
-        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE, page INTEGER NOT NULL,
-        seconds REAL NOT NULL, PRIMARY KEY (doc_id, page)
-    );
-    CREATE TABLE greta_reports (
-        doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE, country TEXT NOT NULL,
-        round INTEGER, year INTEGER, code TEXT NOT NULL, label TEXT NOT NULL
-    );
-    CREATE TABLE recommendations (
-        rec_id INTEGER PRIMARY KEY AUTOINCREMENT,
-        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE, ordinal INTEGER NOT NULL,
-        paragraph TEXT NOT NULL, page_start INTEGER, page_end INTEGER, start INTEGER NOT NULL,
-        end INTEGER NOT NULL, strength TEXT NOT NULL, text TEXT NOT NULL, authorities TEXT NOT NULL,
-        articles TEXT NOT NULL, source TEXT NOT NULL, in_appendix INTEGER NOT NULL,
-        priorities TEXT NOT NULL DEFAULT '[]', priority_scores TEXT NOT NULL DEFAULT '{}', embedding BLOB,
-        UNIQUE (doc_id, ordinal)
-    );
-    CREATE INDEX recommendations_doc ON recommendations(doc_id)
-    """,
-}
+from index.store.schema import has_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,69 +38,154 @@ class StoredChunk:
     strength: str = ""  # strongest GRETA recommendation in its paragraph (urges | considers | invites)
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """Open the store (WAL, foreign keys on) and bring its schema up to date when writable."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
-    else:
-        conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.row_factory = sqlite3.Row
-    if not readonly:
-        migrate(conn)
-    return conn
+@dataclass(frozen=True, slots=True)
+class ChunkRecord:
+    """One row of `chunks` as stored (JSON columns as their text, vectors as float32 bytes), with
+    its FTS5 `terms`; `vec_id` is None for a row not yet written."""
+
+    vec_id: int | None
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    page_start: int | None
+    page_end: int | None
+    section: str
+    paragraph: str
+    language: str
+    text: str
+    embedding: bytes
+    priorities: str = "[]"
+    priority_scores: str = "{}"
+    sentences: str | None = None
+    ml_embedding: bytes | None = None
+    terms: str = ""
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    current = schema_version(conn)
-    for version in sorted(v for v in MIGRATIONS if v > current):
-        with transaction(conn):
-            for statement in _statements(MIGRATIONS[version]):
-                conn.execute(statement)
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+@dataclass(frozen=True, slots=True)
+class ChunkText:
+    """A chunk's id, section label and text: what its embedding is made from."""
+
+    vec_id: int
+    section: str
+    text: str
 
 
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+@dataclass(frozen=True, slots=True)
+class ChunkVectors:
+    """A chunk's text and stored vectors (multilingual: None until it has one), for re-tagging."""
+
+    vec_id: int
+    section: str
+    text: str
+    embedding: bytes
+    ml_embedding: bytes | None
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
-    if not row:
-        return 0
-    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-    return int(row[0]) if row else 0
+@dataclass(frozen=True, slots=True)
+class FtsRow:
+    """One row of an FTS5 table: the chunk's vec_id and its analysed terms."""
+
+    rowid: int
+    terms: str | None
 
 
-@contextmanager
-def transaction(conn: sqlite3.Connection):
-    """One IMMEDIATE transaction: all of it lands, or none of it."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    try:
-        conn.execute("COMMIT")
-    except sqlite3.Error:  # "database or disk is full" at COMMIT: nothing of it lands
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+@dataclass(frozen=True, slots=True)
+class TextSpan:
+    start: int
+    end: int
 
 
-def generation(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
-    return int(row[0]) if row else 0
+_RECORD_COLUMNS = ("chunk_id, doc_id, ordinal, start, end, page_start, page_end, section, paragraph, language, "
+                   "text, embedding, priorities, priority_scores, sentences, ml_embedding")
 
 
-def bump_generation(conn: sqlite3.Connection) -> int:
-    new = generation(conn) + 1
-    conn.execute("UPDATE meta SET value=? WHERE key='generation'", (str(new),))
-    return new
+def insert_chunk(conn: sqlite3.Connection, chunk: ChunkRecord) -> int:
+    """Write a chunk and its FTS5 terms (within the caller's transaction); returns its vec_id."""
+    cur = conn.execute(
+        f"INSERT INTO chunks ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (chunk.chunk_id, chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.page_start, chunk.page_end,
+         chunk.section, chunk.paragraph, chunk.language, chunk.text, chunk.embedding, chunk.priorities,
+         chunk.priority_scores, chunk.sentences, chunk.ml_embedding))
+    conn.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)", (cur.lastrowid, chunk.terms))
+    return cur.lastrowid
+
+
+def _record(r, terms: str = "") -> ChunkRecord:
+    return ChunkRecord(
+        vec_id=r["vec_id"], chunk_id=r["chunk_id"], doc_id=r["doc_id"], ordinal=r["ordinal"], start=r["start"],
+        end=r["end"], page_start=r["page_start"], page_end=r["page_end"], section=r["section"],
+        paragraph=r["paragraph"], language=r["language"], text=r["text"], embedding=r["embedding"],
+        priorities=r["priorities"], priority_scores=r["priority_scores"], sentences=r["sentences"],
+        ml_embedding=r["ml_embedding"], terms=terms)
+
+
+def chunk_records(conn: sqlite3.Connection) -> list[ChunkRecord]:
+    """Every chunk with its FTS5 terms, by vec_id."""
+    return [_record(r, r["terms"]) for r in conn.execute(
+        "SELECT c.*, f.terms FROM chunks c JOIN chunks_fts f ON f.rowid = c.vec_id ORDER BY vec_id")]
+
+
+def chunk_record(conn: sqlite3.Connection, doc_id: str, chunk_id: str | None = None) -> ChunkRecord | None:
+    """The document's chunk `chunk_id`, else (none given, or not found) its first chunk."""
+    row = None
+    if chunk_id is not None:
+        row = conn.execute("SELECT * FROM chunks WHERE doc_id = ? AND chunk_id = ?", (doc_id, chunk_id)).fetchone()
+    row = row or conn.execute("SELECT * FROM chunks WHERE doc_id = ? ORDER BY ordinal LIMIT 1", (doc_id,)).fetchone()
+    return None if row is None else _record(row)
+
+
+def section_span(conn: sqlite3.Connection, doc_id: str, section: str) -> TextSpan | None:
+    """Where the document's chunks labelled `section` start and end."""
+    row = conn.execute("SELECT MIN(start), MAX(end) FROM chunks WHERE doc_id = ? AND section = ?",
+                       (doc_id, section)).fetchone()
+    return None if row is None or row[0] is None else TextSpan(row[0], row[1])
+
+
+def chunk_at(conn: sqlite3.Connection, doc_id: str, offset: int) -> str:
+    """The id of the document's first chunk holding character `offset`, or ""."""
+    row = conn.execute("SELECT chunk_id FROM chunks WHERE doc_id = ? AND start <= ? AND \"end\" > ? "
+                       "ORDER BY ordinal LIMIT 1", (doc_id, offset, offset)).fetchone()
+    return row[0] if row else ""
+
+
+def count_chunks(conn: sqlite3.Connection, *, multilingual: bool = False) -> int:
+    """Chunks in the store (multilingual: those with a multilingual vector)."""
+    where = " WHERE ml_embedding IS NOT NULL" if multilingual else ""
+    return conn.execute(f"SELECT COUNT(*) FROM chunks{where}").fetchone()[0]
+
+
+def chunk_vec_ids(conn: sqlite3.Connection, doc_id: str) -> dict[str, int]:
+    """{chunk_id: vec_id} of one document's chunks."""
+    return dict(conn.execute("SELECT chunk_id, vec_id FROM chunks WHERE doc_id=?", (doc_id,)).fetchall())
+
+
+def chunk_texts(conn: sqlite3.Connection, *, without_ml: bool = False) -> list[ChunkText]:
+    """Every chunk's section and text by vec_id (without_ml: only those with no multilingual vector)."""
+    where = " WHERE ml_embedding IS NULL" if without_ml else " ORDER BY vec_id"
+    return [ChunkText(r[0], r[1], r[2]) for r in conn.execute(f"SELECT vec_id, section, text FROM chunks{where}")]
+
+
+def chunk_vectors(conn: sqlite3.Connection) -> list[ChunkVectors]:
+    """Every chunk's text and stored vectors, by vec_id."""
+    return [ChunkVectors(*r) for r in conn.execute(
+        "SELECT vec_id, section, text, embedding, ml_embedding FROM chunks ORDER BY vec_id")]
+
+
+def set_ml_embedding(conn: sqlite3.Connection, vec_id: int, vector: bytes) -> None:
+    conn.execute("UPDATE chunks SET ml_embedding=? WHERE vec_id=?", (vector, vec_id))
+
+
+def set_priorities(conn: sqlite3.Connection, updates: Iterable[tuple[str, str, int]]) -> None:
+    """(priorities JSON, priority scores JSON, vec_id) for each chunk re-tagged."""
+    conn.executemany("UPDATE chunks SET priorities=?, priority_scores=? WHERE vec_id=?", updates)
+
+
+def fts_rows(conn: sqlite3.Connection, table: str = "chunks_fts") -> Iterator[FtsRow]:
+    """Every row of an FTS5 table of the store, by rowid."""
+    for rowid, terms in conn.execute(f"SELECT rowid, terms FROM {table} ORDER BY rowid"):
+        yield FtsRow(rowid, terms)
 
 
 def all_embeddings(conn: sqlite3.Connection, dimension: int) -> tuple[np.ndarray, np.ndarray]:
@@ -272,10 +290,6 @@ def fetch_chunks(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, Stor
     return out
 
 
-def has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
-
-
 # Strongest first: the chip a chunk shows when its paragraph holds several recommendations.
 STRENGTH_ORDER = "CASE r.strength WHEN 'urges' THEN 0 WHEN 'considers' THEN 1 ELSE 2 END"
 
@@ -306,19 +320,3 @@ def strength_filter_sql(strengths: tuple[str, ...]) -> tuple[str, list[str]]:
     marks = ",".join("?" * len(strengths))
     return (f"EXISTS (SELECT 1 FROM recommendations r WHERE r.doc_id = c.doc_id AND r.source = 'body' "
             f"AND c.paragraph != '' AND r.paragraph = c.paragraph AND r.strength IN ({marks}))", list(strengths))
-
-
-def drop_path(conn: sqlite3.Connection, key: tuple[str, str]) -> list[int]:
-    """Forget a path (root, doc_path); drop its document and chunks when no other path still holds
-    it. Returns the FAISS ids of the chunks dropped. Within the caller's transaction."""
-    row = conn.execute("SELECT doc_id FROM paths WHERE root=? AND doc_path=?", key).fetchone()
-    if not row:
-        return []
-    conn.execute("DELETE FROM paths WHERE root=? AND doc_path=?", key)
-    if conn.execute("SELECT 1 FROM paths WHERE doc_id=?", (row["doc_id"],)).fetchone():
-        return []
-    ids = [r[0] for r in conn.execute("SELECT vec_id FROM chunks WHERE doc_id=?", (row["doc_id"],))]
-    for vec_id in ids:
-        conn.execute("DELETE FROM chunks_fts WHERE rowid=?", (vec_id,))
-    conn.execute("DELETE FROM documents WHERE doc_id=?", (row["doc_id"],))
-    return ids
