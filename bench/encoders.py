@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import time
 
 import numpy as np
 
+from index import catalog, store
 from index.embedder import ENCODERS, Embedder
 from ui.settings import load_settings
 
@@ -54,8 +54,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
     settings = load_settings()
-    conn = sqlite3.connect(f"file:{settings.index_dir / 'thb.sqlite'}?mode=ro", uri=True)
-    texts = [r[0] for r in conn.execute("SELECT text FROM chunks ORDER BY vec_id")]
+    conn = store.connect(settings.index_dir / catalog.DB_NAME, readonly=True)
+    texts = [r.text for r in store.chunk_texts(conn)]
     rng = np.random.default_rng(0)
     texts = [texts[i] for i in sorted(rng.choice(len(texts), min(args.chunks, len(texts)), replace=False))]
     with open(DEV, encoding="utf-8") as fh:

@@ -75,7 +75,7 @@ def bench_ingest(settings, corpus: Path, quick: bool, engines: tuple[str, ...] =
         row["over_peer"] = round(row["pipeline_s"] / peer["pipeline_s"], 2)
     conn = store.connect(first_home.index_dir / catalog.DB_NAME, readonly=True)
     # The encoders' input, as the pipeline builds it: the section label at the head of the passage.
-    texts = [embedding_text(r[0], r[1]) for r in conn.execute("SELECT section, text FROM chunks ORDER BY vec_id")]
+    texts = [embedding_text(r.section, r.text) for r in store.chunk_texts(conn)]
     rows.append(_raw_encoders(settings, texts, quick))
     pdf_pages, pdf_s = _pdf_pages_per_s(corpus, quick)
     rows[-1].update({"pdf_pages_per_s": round(pdf_pages / pdf_s, 1) if pdf_s else None,

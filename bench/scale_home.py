@@ -12,10 +12,10 @@ FAISS files are then built as an ingest would (`index.vectors.choose_index_type`
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import shutil
-import sqlite3
 import time
 from pathlib import Path
 
@@ -53,17 +53,15 @@ def build(source: Path, target: Path, n_chunks: int, seed: int = 0) -> dict:
     db = target / "index" / catalog.DB_NAME
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{source / 'index' / catalog.DB_NAME}?mode=ro", uri=True)
-    dst = sqlite3.connect(db)
-    src.backup(dst)
-    dst.close()
+    store.copy_store(source / "index" / catalog.DB_NAME, db)
     conn = store.connect(db)
-    src.row_factory = sqlite3.Row
-    docs = src.execute("SELECT * FROM documents").fetchall()
+    src = store.connect(source / "index" / catalog.DB_NAME, readonly=True)
+    docs = store.all_documents(src)
     chunks = {}
-    for r in src.execute("SELECT c.*, f.terms FROM chunks c JOIN chunks_fts f ON f.rowid = c.vec_id ORDER BY vec_id"):
-        chunks.setdefault(r["doc_id"], []).append(r)
-    paths = {r["doc_id"]: r["doc_path"] for r in src.execute("SELECT doc_id, doc_path FROM paths")}
+    for r in store.chunk_records(src):
+        chunks.setdefault(r.doc_id, []).append(r)
+    paths = {r.doc_id: r.doc_path for r in store.all_paths(src)}
+    src.close()
     rng = np.random.default_rng(seed)
     total = sum(len(v) for v in chunks.values())
     copy, started = 0, time.perf_counter()
@@ -73,7 +71,7 @@ def build(source: Path, target: Path, n_chunks: int, seed: int = 0) -> dict:
             for doc in docs:
                 if total >= n_chunks:
                     break
-                total += _copy_document(conn, doc, chunks.get(doc["doc_id"], []), paths.get(doc["doc_id"], ""),
+                total += _copy_document(conn, doc, chunks.get(doc.doc_id, []), paths.get(doc.doc_id, ""),
                                         copy, rng, n_chunks - total)
             log.info("copy %d: %d chunks (%.0f s)", copy, total, time.perf_counter() - started)
         store.bump_generation(conn)
@@ -90,10 +88,10 @@ def build(source: Path, target: Path, n_chunks: int, seed: int = 0) -> dict:
 
 
 def _copy_document(conn, doc, rows, doc_path: str, copy: int, rng, room: int) -> int:
-    doc_id = f"{doc['doc_id'][:16]}c{copy:05d}"
+    doc_id = f"{doc.doc_id[:16]}c{copy:05d}"
     texts, spans = [], []
     for r in rows[:room]:
-        text, sp = _shuffled(r["text"], json.loads(r["sentences"] or "null"), rng)
+        text, sp = _shuffled(r.text, json.loads(r.sentences or "null"), rng)
         texts.append(text)
         spans.append(sp)
     body, starts, at = [], [], 0
@@ -101,20 +99,15 @@ def _copy_document(conn, doc, rows, doc_path: str, copy: int, rng, room: int) ->
         starts.append(at)
         body.append(text)
         at += len(text) + 2
-    conn.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                 (doc_id, f"{doc['title']} (copy {copy})", doc["doc_type"], doc["issuer"], doc["country"],
-                  doc["language"], doc["year"], 1, "\n\n".join(body), "[]", doc["added_generation"], doc["added_at"]))
-    conn.execute("INSERT INTO paths VALUES (?,?,?,?,?,?)",
-                 ("scale-copies", f"copy{copy}/{doc_path}", f"copy{copy}/{doc_path}", doc_id, 0, 0.0))
+    store.insert_document(conn, dataclasses.replace(doc, doc_id=doc_id, title=f"{doc.title} (copy {copy})", n_pages=1,
+                                                    text="\n\n".join(body), page_starts="[]"))
+    store.insert_path(conn, store.PathRecord("scale-copies", f"copy{copy}/{doc_path}", f"copy{copy}/{doc_path}",
+                                             doc_id, 0, 0.0))
     for i, (r, text, sp, start) in enumerate(zip(rows, texts, spans, starts)):
-        cur = conn.execute(
-            "INSERT INTO chunks (chunk_id, doc_id, ordinal, start, end, page_start, page_end, section, paragraph, "
-            "language, text, embedding, priorities, priority_scores, sentences, ml_embedding) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (f"{doc_id}:{i}", doc_id, i, start, start + len(text), None, None, r["section"], r["paragraph"],
-             r["language"], text, _noisy(r["embedding"], rng), r["priorities"], r["priority_scores"],
-             json.dumps(sp), _noisy(r["ml_embedding"], rng)))
-        conn.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)", (cur.lastrowid, r["terms"]))
+        store.insert_chunk(conn, dataclasses.replace(
+            r, vec_id=None, chunk_id=f"{doc_id}:{i}", doc_id=doc_id, ordinal=i, start=start, end=start + len(text),
+            page_start=None, page_end=None, text=text, embedding=_noisy(r.embedding, rng), sentences=json.dumps(sp),
+            ml_embedding=_noisy(r.ml_embedding, rng)))
     return len(texts)
 
 

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -14,14 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock, Timeout
 
 from index import catalog, incremental, recommendations, store, vectors
+from index.checkpoint import checkpoint
 from index.embedder import Embedder, model_dir
+from index.tagging import load_tagger
 from index.terms import analyze
 from ingest.chunking import Chunker
 from ingest.documents import Chunk, Document, embedding_text
-from ingest.errors import DiskFull, IndexBusy, ManifestError, UnreadableDocument
+from index.errors import DiskFull
+from ingest.errors import ManifestError, UnreadableDocument
 from ingest.metadata import read_manifest
 from ingest.pipeline import SourceFile, check_follow_symlinks, discover, document_id, prepare_document
 from index.settings import IndexSettings
@@ -61,19 +62,6 @@ class _Plan:
     aliases: list[tuple[SourceFile, str, dict]] = field(default_factory=list)
     replaced_paths: list[tuple[str, str]] = field(default_factory=list)
     seen: set[tuple[str, str]] = field(default_factory=set)
-
-
-def _test_hook(point: str, settings: IndexSettings) -> None:
-    """Crash-safety tests only: THB_TEST_CRASH_AT=point kills this process (as kill -9 would);
-    THB_TEST_PAUSE_AT=point writes index/paused-at-<point> and waits (max 120 s) until it is removed."""
-    if os.environ.get("THB_TEST_CRASH_AT") == point:
-        os.kill(os.getpid(), signal.SIGKILL)
-    if os.environ.get("THB_TEST_PAUSE_AT") == point:
-        marker = settings.index_dir / f"paused-at-{point}"
-        marker.write_text(str(os.getpid()))
-        deadline = time.monotonic() + 120
-        while marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
 
 
 def _remove_stale_temp_files(settings: IndexSettings) -> None:
@@ -126,22 +114,6 @@ def _free_mb(path: Path) -> float:
     return shutil.disk_usage(path).free / 1048576
 
 
-def lock_for(settings: IndexSettings, *, wait_s: float = 0.0) -> FileLock:
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(settings.index_dir / "ingest.lock"), timeout=wait_s)
-
-
-def acquire_writer_lock(settings: IndexSettings, wait_s: float = 0.0) -> FileLock:
-    """The index's one-writer lock, held; IndexBusy when another writer keeps it past `wait_s`."""
-    lock = lock_for(settings, wait_s=wait_s)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise IndexBusy(f"another ingest is running on {settings.index_dir} "
-                        f"(lock {lock.lock_file}); wait for it to finish") from None
-    return lock
-
-
 def ingest_paths(settings: IndexSettings, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
                  progress=None, wait_s: float = 0.0, tagger=None, engine: str = "local",
                  address: str | None = None) -> IngestSummary:
@@ -155,7 +127,7 @@ def ingest_paths(settings: IndexSettings, paths: list[Path], *, prune: bool = Fa
     from index.distributed import check_engine
 
     check_engine(engine)
-    lock = acquire_writer_lock(settings, wait_s)
+    lock = catalog.acquire_writer_lock(settings, wait_s)
     try:
         _remove_stale_temp_files(settings)
         with disk_errors(settings):
@@ -184,12 +156,12 @@ def _rebuild_beside(settings: IndexSettings, paths: list[Path], *, progress, tag
     shutil.rmtree(scratch, ignore_errors=True)
     fresh = dataclasses.replace(settings, home=scratch)
     # the new folder's lock is held too: once swapped in, it is the lock other ingests wait on
-    new_lock = lock_for(fresh)
+    new_lock = catalog.lock_for(fresh)
     new_lock.acquire()
     try:
         summary = _ingest_locked(fresh, paths, prune=False, progress=progress, tagger=tagger, engine=engine,
                                  address=address)
-        _test_hook("before_swap", settings)
+        checkpoint("before_swap", pause_dir=settings.index_dir)
         swap_folders(fresh.index_dir, settings.index_dir)
     finally:
         new_lock.release()
@@ -250,19 +222,17 @@ def _ingest_locked(settings: IndexSettings, paths: list[Path], *, prune: bool, p
         generation_before = store.generation(conn)
         removed_ids = _write(settings, conn, plan, vecs, summary, prune=prune, roots=paths, tagger=tagger,
                              ml_vecs=ml_vecs, backfill=backfill)
-        _test_hook("after_commit", settings)
+        checkpoint("after_commit", pause_dir=settings.index_dir)
         # Both FAISS files are updated in place from this ingest's changes (index/incremental.py);
         # any disagreement with the store means a rebuild from it.
         ids = incremental.new_ids(conn, plan)
         index = incremental.update_vectors(settings, conn, manifest, generation_before,
                                            incremental.Delta(tuple(removed_ids), ids, vecs if len(ids) else None))
-        write = _crash_before_rename if os.environ.get("THB_TEST_CRASH_AT") == "faiss_write" \
-            else vectors.write_index_atomic
-        write(index, settings.index_dir / catalog.FAISS_NAME)
+        vectors.write_index_atomic(index, settings.index_dir / catalog.FAISS_NAME, crash_point="faiss_write")
         ml_delta = incremental.Delta(tuple(removed_ids), ids, ml_vecs)
-        ml_info = _write_ml_vectors(settings, conn, incremental.update_ml_vectors(
+        ml_info = catalog.write_ml_vectors(settings, incremental.update_ml_vectors(
             settings, conn, manifest, generation_before, ml_delta, backfill))
-        _test_hook("before_manifest", settings)
+        checkpoint("before_manifest", pause_dir=settings.index_dir)
         catalog.write_manifest(settings, conn, index_type="flat", multilingual=ml_info)
     finally:
         conn.close()
@@ -282,8 +252,8 @@ def _multilingual_vectors(settings: IndexSettings, conn, plan: "_Plan", progress
     if multilingual.check(settings.multilingual) == "off":
         return None, []
     texts = [] if new is not None else [c.embedding_text for _s, _d, chunks, _i in plan.new_docs for c in chunks]
-    stale = conn.execute("SELECT vec_id, section, text FROM chunks WHERE ml_embedding IS NULL").fetchall()
-    texts += [embedding_text(r["section"], r["text"]) for r in stale]
+    stale = store.chunk_texts(conn, without_ml=True)
+    texts += [embedding_text(r.section, r.text) for r in stale]
     if not texts:
         return new, []
     encoder = multilingual.MultilingualEncoder.for_settings(settings)
@@ -292,41 +262,7 @@ def _multilingual_vectors(settings: IndexSettings, conn, plan: "_Plan", progress
              for i in (progress(starts, "multilingual embedding") if progress else starts)]
     vecs = np.concatenate(parts)
     n_new = len(texts) - len(stale)
-    return (new if new is not None else vecs[:n_new]), [(r["vec_id"], vecs[n_new + i]) for i, r in enumerate(stale)]
-
-
-def _write_ml_vectors(settings: IndexSettings, conn, index) -> dict | None:
-    """Write the multilingual FAISS index (atomic rename); what the manifest records of it, or None
-    (and no file) when the store holds no multilingual vectors."""
-    from index import multilingual
-
-    path = settings.index_dir / catalog.ML_FAISS_NAME
-    if index is None:
-        path.unlink(missing_ok=True)
-        return None
-    vectors.write_index_atomic(index, path)
-    return {"encoder": multilingual.encoder_id(settings.multilingual), "dimension": multilingual.DIMENSION,
-            "vectors": int(index.ntotal), "index_type": vectors.index_type(index)}
-
-
-def _crash_after_first_batch(embedder, settings: IndexSettings) -> None:
-    """THB_TEST_CRASH_AT=embedding: die in the middle of embedding, after one batch."""
-    real = embedder.embed_batch
-
-    def embed_then_die(texts):
-        out = real(texts)
-        _test_hook("embedding", settings)
-        return out
-
-    embedder.embed_batch = embed_then_die
-
-
-def _crash_before_rename(index, path: Path) -> None:
-    """THB_TEST_CRASH_AT=faiss_write: die with the new FAISS temp file written but not renamed."""
-    import faiss
-
-    faiss.write_index(index, str(path.with_name(f".{path.name}.{os.getpid()}.tmp")))
-    os.kill(os.getpid(), signal.SIGKILL)
+    return (new if new is not None else vecs[:n_new]), [(r.vec_id, vecs[n_new + i]) for i, r in enumerate(stale)]
 
 
 def _resolve_tagger(settings: IndexSettings, conn, tagger, summary: IngestSummary):
@@ -334,12 +270,10 @@ def _resolve_tagger(settings: IndexSettings, conn, tagger, summary: IngestSummar
     if tagger is False:
         return None
     if tagger is None:
-        from index.tagging import load_tagger
-
         tagger = load_tagger(settings)
-    row = conn.execute("SELECT value FROM meta WHERE key='taxonomy'").fetchone()
-    if row and row[0] != tagger.taxonomy.id:
-        summary.warnings.append(f"the index is tagged with taxonomy {row[0]!r}, new documents with "
+    stored = store.get_meta(conn, "taxonomy")
+    if stored and stored != tagger.taxonomy.id:
+        summary.warnings.append(f"the index is tagged with taxonomy {stored!r}, new documents with "
                                 f"{tagger.taxonomy.id!r}: run `thb retag --taxonomy FILE` to make them agree")
     return tagger
 
@@ -390,17 +324,17 @@ def _plan_and_embed(settings: IndexSettings, conn, sources: list[SourceFile], su
                 continue
             if embedder is None:
                 embedder = Embedder.for_settings(settings)
-                if os.environ.get("THB_TEST_CRASH_AT") == "embedding":
-                    _crash_after_first_batch(embedder, settings)
-                _test_hook("before_embedding", settings)
+                checkpoint("before_embedding", pause_dir=settings.index_dir)
             texts.extend(c.embedding_text for c in item[2])
             while len(texts) - done >= EMBED_BATCH:
                 parts.append(_embed_sorted(embedder, texts[done:done + EMBED_BATCH]))
+                checkpoint("embedding", pause_dir=settings.index_dir)
                 done += EMBED_BATCH
         if "error" in outcome:
             raise outcome["error"]
         if done < len(texts):
             parts.append(_embed_sorted(embedder, texts[done:]))
+            checkpoint("embedding", pause_dir=settings.index_dir)
     finally:
         stop.set()
         while worker.is_alive():  # let a reader blocked on a full queue see the stop
@@ -458,9 +392,9 @@ def _plan(settings: IndexSettings, conn, sources: list[SourceFile], summary: Ing
             if stat.st_size > limit:
                 raise UnreadableDocument(source.path, f"file is {stat.st_size / 1048576:.1f} MB, over the "
                                          f"{settings.ingest.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
-            known = conn.execute("SELECT doc_id, size, mtime FROM paths WHERE root=? AND doc_path=?", key).fetchone()
-            relabel = bool(known) and _metadata_changed(conn, known["doc_id"], meta)
-            if known and known["size"] == stat.st_size and known["mtime"] == stat.st_mtime and not relabel:
+            known = store.find_path(conn, *key)
+            relabel = bool(known) and _metadata_changed(conn, known.doc_id, meta)
+            if known and known.size == stat.st_size and known.mtime == stat.st_mtime and not relabel:
                 summary.unchanged += 1
                 continue
             data = source.path.read_bytes()
@@ -472,15 +406,14 @@ def _plan(settings: IndexSettings, conn, sources: list[SourceFile], summary: Ing
                                          f"{settings.ingest.max_file_mb:g} MB limit (THB_MAX_FILE_MB)")
             doc_id = document_id(data)
             info = {"size": len(data), "mtime": stat.st_mtime}
-            relabel = relabel and known["doc_id"] == doc_id  # same bytes, new manifest row: index it anew
-            if known and known["doc_id"] == doc_id and not relabel:
-                conn.execute("UPDATE paths SET size=?, mtime=? WHERE root=? AND doc_path=?",
-                             (info["size"], info["mtime"], *key))
+            relabel = relabel and known.doc_id == doc_id  # same bytes, new manifest row: index it anew
+            if known and known.doc_id == doc_id and not relabel:
+                store.touch_path(conn, *key, info["size"], info["mtime"])
                 summary.unchanged += 1
                 continue
             if known:
                 plan.replaced_paths.append(key)
-            exists = conn.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+            exists = store.has_document(conn, doc_id)
             if (exists and not relabel) or doc_id in pending_ids:
                 plan.aliases.append((source, doc_id, info))
                 continue
@@ -502,15 +435,14 @@ def _plan(settings: IndexSettings, conn, sources: list[SourceFile], summary: Ing
 def _metadata_changed(conn, doc_id: str, meta) -> bool:
     """Whether the manifest row of the only path holding `doc_id` says other things than the stored
     document (a re-upload with a new title, say): then the document is indexed again with them."""
-    if meta is None or conn.execute("SELECT COUNT(*) FROM paths WHERE doc_id=?", (doc_id,)).fetchone()[0] != 1:
+    if meta is None or store.path_count(conn, doc_id) != 1:
         return False
-    row = conn.execute("SELECT title, doc_type, issuer, country, language, year FROM documents WHERE doc_id=?",
-                       (doc_id,)).fetchone()
+    row = store.document_labels(conn, doc_id)
     if row is None:
         return False
-    stored = (row["title"], row["doc_type"], row["issuer"] or "", row["country"] or "", row["year"])
+    stored = (row.title, row.doc_type, row.issuer or "", row.country or "", row.year)
     wanted = (meta.title, meta.doc_type, meta.issuer or "", meta.country or "", meta.year)
-    return stored != wanted or bool(meta.language and meta.language != row["language"])
+    return stored != wanted or bool(meta.language and meta.language != row.language)
 
 
 def _manifest_rows(root: Path, summary: IngestSummary) -> dict:
@@ -531,21 +463,21 @@ def _write(settings: IndexSettings, conn, plan: _Plan, vecs, summary: IngestSumm
     with store.transaction(conn):
         gen = store.bump_generation(conn)
         for vec_id, vec in backfill:
-            conn.execute("UPDATE chunks SET ml_embedding=? WHERE vec_id=?", (vec.tobytes(), vec_id))
+            store.set_ml_embedding(conn, vec_id, vec.tobytes())
         for key in plan.replaced_paths:
-            removed_ids += _drop_path(conn, key)
+            removed_ids += store.drop_path(conn, key)
         if prune:
             for root in {str(p.expanduser().resolve()) for p in roots if p.expanduser().is_dir()}:
-                for row in conn.execute("SELECT root, doc_path FROM paths WHERE root=?", (root,)).fetchall():
-                    if (row["root"], row["doc_path"]) not in plan.seen:
-                        removed_ids += _drop_path(conn, (row["root"], row["doc_path"]))
+                for row in store.paths_under(conn, root):
+                    if (row.root, row.doc_path) not in plan.seen:
+                        removed_ids += store.drop_path(conn, (row.root, row.doc_path))
                         summary.removed += 1
         offset = 0
         for source, doc, chunks, info in plan.new_docs:
             m = doc.meta
-            conn.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                         (doc.doc_id, m.title, m.doc_type, m.issuer, m.country, m.language, m.year,
-                          doc.n_pages, doc.text, json.dumps(doc.page_starts), gen, now))
+            store.insert_document(conn, store.DocumentRecord(
+                doc.doc_id, m.title, m.doc_type, m.issuer, m.country, m.language, m.year, doc.n_pages, doc.text,
+                json.dumps(doc.page_starts), gen, now))
             _insert_path(conn, source, doc.doc_id, info)
             summary.recommendations += recommendations.write_document_extras(conn, doc, tagger)
             summary.ocr_pages += len(doc.ocr_pages)
@@ -556,17 +488,14 @@ def _write(settings: IndexSettings, conn, plan: _Plan, vecs, summary: IngestSumm
             for i, chunk in enumerate(chunks):
                 vec = vecs[offset + i]
                 prios, prio_scores = ([], {}) if scores is None else scores[i]
-                cur = conn.execute(
-                    "INSERT INTO chunks (chunk_id, doc_id, ordinal, start, end, page_start, page_end, section, "
-                    "paragraph, language, text, embedding, priorities, priority_scores, sentences, ml_embedding) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (chunk.chunk_id, chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.page_start,
-                     chunk.page_end, chunk.section, chunk.paragraph, chunk.language, chunk.text,
-                     vec.tobytes(), json.dumps(prios), json.dumps(prio_scores),
-                     json.dumps([list(sp) for sp in chunk.sentences]),
-                     None if ml_vecs is None else ml_vecs[offset + i].tobytes()))
                 terms = analyze(chunk.embedding_text + "\n" + m.title, chunk.language or m.language)
-                conn.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)", (cur.lastrowid, " ".join(terms)))
+                store.insert_chunk(conn, store.ChunkRecord(
+                    vec_id=None, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, ordinal=chunk.ordinal,
+                    start=chunk.start, end=chunk.end, page_start=chunk.page_start, page_end=chunk.page_end,
+                    section=chunk.section, paragraph=chunk.paragraph, language=chunk.language, text=chunk.text,
+                    embedding=vec.tobytes(), priorities=json.dumps(prios), priority_scores=json.dumps(prio_scores),
+                    sentences=json.dumps([list(sp) for sp in chunk.sentences]),
+                    ml_embedding=None if ml_vecs is None else ml_vecs[offset + i].tobytes(), terms=" ".join(terms)))
             offset += len(chunks)
             summary.chunks += len(chunks)
             summary.pages += doc.n_pages
@@ -579,31 +508,16 @@ def _write(settings: IndexSettings, conn, plan: _Plan, vecs, summary: IngestSumm
             summary.aliases += 1
             summary.unchanged += 1
         for path, reason in summary.failed:
-            conn.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?)", (str(Path(path).parent), path, reason, now))
+            store.record_failure(conn, str(Path(path).parent), path, reason, now)
         for source, *_ in plan.new_docs:
-            conn.execute("DELETE FROM failures WHERE doc_path=?", (str(source.path),))
+            store.clear_failure(conn, str(source.path))
         if tagger is not None and plan.new_docs:
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('taxonomy', ?)", (tagger.taxonomy.id,))
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('tagger', ?)", (json.dumps(tagger.describe()),))
-        _test_hook("before_commit", settings)
+            store.set_meta(conn, "taxonomy", tagger.taxonomy.id, replace=False)
+            store.set_meta(conn, "tagger", json.dumps(tagger.describe()), replace=False)
+        checkpoint("before_commit", pause_dir=settings.index_dir)
     return removed_ids
 
 
 def _insert_path(conn, source: SourceFile, doc_id: str, info: dict) -> None:
-    conn.execute("INSERT OR REPLACE INTO paths VALUES (?,?,?,?,?,?)",
-                 (str(source.root), source.doc_path, str(source.path), doc_id, info["size"], info["mtime"]))
-
-
-def _drop_path(conn, key: tuple[str, str]) -> list[int]:
-    """Forget a path; drop its document and chunks when no other path still holds it."""
-    row = conn.execute("SELECT doc_id FROM paths WHERE root=? AND doc_path=?", key).fetchone()
-    if not row:
-        return []
-    conn.execute("DELETE FROM paths WHERE root=? AND doc_path=?", key)
-    if conn.execute("SELECT 1 FROM paths WHERE doc_id=?", (row["doc_id"],)).fetchone():
-        return []
-    ids = [r[0] for r in conn.execute("SELECT vec_id FROM chunks WHERE doc_id=?", (row["doc_id"],))]
-    for vec_id in ids:
-        conn.execute("DELETE FROM chunks_fts WHERE rowid=?", (vec_id,))
-    conn.execute("DELETE FROM documents WHERE doc_id=?", (row["doc_id"],))
-    return ids
+    store.insert_path(conn, store.PathRecord(str(source.root), source.doc_path, str(source.path), doc_id,
+                                             info["size"], info["mtime"]))

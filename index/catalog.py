@@ -13,9 +13,11 @@ import os
 import time
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from index import store, vectors
 from index.embedder import model_dimension, vectors_compatible
-from ingest.errors import IndexDamaged, IndexMismatch
+from index.errors import IndexBusy, IndexDamaged, IndexMismatch
 from index.settings import IndexSettings
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,24 @@ DB_NAME = "thb.sqlite"
 FAISS_NAME = "vectors.faiss"
 ML_FAISS_NAME = "vectors-multilingual.faiss"  # index/multilingual.py: the second embedding space
 MANIFEST_NAME = "manifest.json"
+LOCK_NAME = "ingest.lock"  # the one-writer lock of the index folder
+
+
+def lock_for(settings: IndexSettings, *, wait_s: float = 0.0) -> FileLock:
+    """The index's one-writer lock (not held): every writer (ingest, removal, retag) takes it."""
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(settings.index_dir / LOCK_NAME), timeout=wait_s)
+
+
+def acquire_writer_lock(settings: IndexSettings, wait_s: float = 0.0) -> FileLock:
+    """The index's one-writer lock, held; IndexBusy when another writer keeps it past `wait_s`."""
+    lock = lock_for(settings, wait_s=wait_s)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexBusy(f"another ingest is running on {settings.index_dir} "
+                        f"(lock {lock.lock_file}); wait for it to finish") from None
+    return lock
 
 
 def rebuild_hint(settings: IndexSettings) -> str:
@@ -84,11 +104,7 @@ def _check_store_schema(settings: IndexSettings) -> None:
         return
     _check_not_truncated(settings, path)
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-        try:
-            found = store.schema_version(conn)
-        finally:
-            conn.close()
+        found = store.file_schema_version(path)
     except sqlite3.DatabaseError as exc:
         raise IndexMismatch(f"{path}: unreadable index store ({exc}): {rebuild_hint(settings)}") from None
     if found > store.SCHEMA_VERSION:
@@ -116,11 +132,7 @@ def check_store_integrity(settings: IndexSettings) -> None:
         return
     _check_not_truncated(settings, path)
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-        try:
-            problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
-        finally:
-            conn.close()
+        problems = store.quick_check(path, 3)
     except sqlite3.DatabaseError as exc:
         problems = [str(exc)]
     if problems != ["ok"]:
@@ -131,12 +143,9 @@ def check_store_integrity(settings: IndexSettings) -> None:
 def write_manifest(settings: IndexSettings, conn, *, index_type: str, multilingual: dict | None = None) -> dict:
     """`multilingual`: what made the chunks' second vectors ({"encoder", "dimension", "vectors",
     "index_type"}), or None when the index has none."""
-    counts = {
-        "documents": conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0],
-        "chunks": conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
-        "paths": conn.execute("SELECT COUNT(*) FROM paths").fetchone()[0],
-    }
-    doc_ids = [r[0] for r in conn.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
+    held = store.counts(conn)
+    counts = {"documents": held.documents, "chunks": held.chunks, "paths": held.paths}
+    doc_ids = store.document_ids(conn)
     manifest = {
         "model": settings.model_name,
         "dimension": model_dimension(settings.model_name),
@@ -162,9 +171,9 @@ def write_manifest(settings: IndexSettings, conn, *, index_type: str, multilingu
 
 def _tagger_meta(conn) -> dict | None:
     """What tagged the chunks (index/tagging.py writes the meta row): taxonomy, method, version."""
-    row = conn.execute("SELECT value FROM meta WHERE key='tagger'").fetchone()
+    value = store.get_meta(conn, "tagger")
     try:
-        return json.loads(row[0]) if row else None
+        return json.loads(value) if value else None
     except json.JSONDecodeError:
         return None
 
@@ -234,3 +243,17 @@ def ml_vectors_from_store(conn):
 
 def has_index(settings: IndexSettings) -> bool:
     return (settings.index_dir / DB_NAME).is_file()
+
+
+def write_ml_vectors(settings: IndexSettings, index) -> dict | None:
+    """Write the multilingual FAISS index (atomic rename); what the manifest records of it, or None
+    (and no file) when the store holds no multilingual vectors."""
+    from index import multilingual
+
+    path = settings.index_dir / ML_FAISS_NAME
+    if index is None:
+        path.unlink(missing_ok=True)
+        return None
+    vectors.write_index_atomic(index, path)
+    return {"encoder": multilingual.encoder_id(settings.multilingual), "dimension": multilingual.DIMENSION,
+            "vectors": int(index.ntotal), "index_type": vectors.index_type(index)}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import catalog, vectors
+from index import catalog, store, vectors
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def update_vectors(settings, conn, manifest: dict | None, generation_before: int
     """The MiniLM FAISS index after this ingest (updated in place when trusted, else rebuilt)."""
     count = (manifest or {}).get("counts", {}).get("chunks")
     index = _trusted(settings.index_dir / catalog.FAISS_NAME, manifest, generation_before, count)
-    expected = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    expected = store.count_chunks(conn)
     if index is not None:
         _apply(index, delta)
         if _fits(index, expected):
@@ -80,7 +80,7 @@ def update_ml_vectors(settings, conn, manifest: dict | None, generation_before: 
     from index import multilingual
 
     info = (manifest or {}).get("multilingual") or {}
-    expected = conn.execute("SELECT COUNT(*) FROM chunks WHERE ml_embedding IS NOT NULL").fetchone()[0]
+    expected = store.count_chunks(conn, multilingual=True)
     if expected == 0:
         return None
     index = None
@@ -99,6 +99,6 @@ def new_ids(conn, plan) -> np.ndarray:
     """The store's vec_ids of the plan's new chunks, in plan order."""
     ids = []
     for _source, doc, chunks, _info in plan.new_docs:
-        rows = dict(conn.execute("SELECT chunk_id, vec_id FROM chunks WHERE doc_id=?", (doc.doc_id,)).fetchall())
+        rows = store.chunk_vec_ids(conn, doc.doc_id)
         ids += [rows[c.chunk_id] for c in chunks]
     return np.asarray(ids, dtype=np.int64)

@@ -1,64 +1,20 @@
-"""GRETA recommendations and OCR pages in the store: written at ingest, listed for `thb
-recommendations` and the app. The tables are migration 4 of index/store.py.
+"""GRETA recommendations and OCR pages of a document, extracted, tagged and written at ingest.
+Their rows and the listing for `thb recommendations` and the app are in index/store/recommendations.py.
 """
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
-from dataclasses import dataclass
 
 import numpy as np
 
-from index.store import STRENGTH_ORDER, has_table
+from index import store
+from index.store.recommendations import (  # noqa: F401  (re-exported for their callers)
+    RecommendationFilters, StoredRecommendation, list_recommendations, recommendation_vectors)
 from ingest import greta
 from ingest.documents import Document
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRecommendation:
-    """A recommendation row with its report: everything a listing or a citation needs."""
-
-    rec_id: int
-    doc_id: str
-    doc_path: str
-    title: str
-    country: str
-    round: int | None
-    year: int | None
-    label: str
-    paragraph: str
-    page_start: int | None
-    page_end: int | None
-    start: int
-    end: int
-    strength: str
-    text: str
-    authorities: tuple[str, ...]
-    articles: tuple[str, ...]
-    priorities: tuple[str, ...]
-    source: str
-    in_appendix: bool
-
-    @property
-    def citation(self) -> str:
-        """`GRETA LV 3rd round, para. 154, p. 41`."""
-        parts = [self.label]
-        if self.paragraph:
-            parts.append(f"para. {self.paragraph}")
-        if self.page_start:
-            parts.append(f"p. {self.page_start}" if self.page_end in (None, self.page_start)
-                         else f"pp. {self.page_start}-{self.page_end}")
-        return ", ".join(parts)
-
-    def to_json(self) -> dict:
-        return {"rec_id": self.rec_id, "citation": self.citation, "country": self.country, "round": self.round,
-                "year": self.year, "paragraph": self.paragraph, "page": self.page_start, "strength": self.strength,
-                "text": self.text, "authorities": list(self.authorities), "articles": list(self.articles),
-                "priorities": list(self.priorities), "source": self.source, "in_appendix": self.in_appendix,
-                "doc_id": self.doc_id, "doc_path": self.doc_path, "start": self.start, "end": self.end}
 
 
 def write_document_extras(conn: sqlite3.Connection, doc: Document, tagger=None) -> int:
@@ -66,81 +22,24 @@ def write_document_extras(conn: sqlite3.Connection, doc: Document, tagger=None) 
     the report and its recommendations (tagged and embedded by `tagger` when given). Returns the
     number of recommendations written."""
     page_seconds = doc.ocr_seconds / len(doc.ocr_pages) if doc.ocr_pages else 0.0
-    conn.executemany("INSERT OR REPLACE INTO ocr_pages VALUES (?,?,?)",
-                     [(doc.doc_id, p, page_seconds) for p in doc.ocr_pages])
+    store.write_ocr_pages(conn, doc.doc_id, doc.ocr_pages, page_seconds)
     report = greta.report_of(doc.meta, doc.text)
     if report is None:
         return 0
-    conn.execute("INSERT OR REPLACE INTO greta_reports VALUES (?,?,?,?,?,?)",
-                 (doc.doc_id, report.country, report.round, doc.meta.year, report.code, report.label))
+    store.write_greta_report(conn, doc.doc_id, country=report.country, round_=report.round, year=doc.meta.year,
+                             code=report.code, label=report.label)
     recs = greta.extract_recommendations(doc.text, greta.find_units(doc.text, report), report)
     texts = [r.text for r in recs]
     vecs = tagger.embedder.embed_batch(texts) if (tagger is not None and texts) else None
     tags = tagger.score_texts(texts, vecs) if vecs is not None else [([], {})] * len(recs)
     for i, (rec, (prios, scores)) in enumerate(zip(recs, tags)):
-        conn.execute(
-            "INSERT INTO recommendations (doc_id, ordinal, paragraph, page_start, page_end, start, \"end\", strength, "
-            "text, authorities, articles, source, in_appendix, priorities, priority_scores, embedding) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (doc.doc_id, rec.ordinal, rec.paragraph, doc.page_at(rec.start), doc.page_at(max(rec.start, rec.end - 1)),
-             rec.start, rec.end, rec.strength, rec.text, json.dumps(list(rec.authorities)),
-             json.dumps(list(rec.articles)), rec.source, int(rec.in_appendix), json.dumps(prios), json.dumps(scores),
-             None if vecs is None else np.asarray(vecs[i], dtype=np.float32).tobytes()))
+        store.insert_recommendation(
+            conn, doc.doc_id, ordinal=rec.ordinal, paragraph=rec.paragraph, page_start=doc.page_at(rec.start),
+            page_end=doc.page_at(max(rec.start, rec.end - 1)), start=rec.start, end=rec.end, strength=rec.strength,
+            text=rec.text, authorities=rec.authorities, articles=rec.articles, source=rec.source,
+            in_appendix=rec.in_appendix, priorities=prios, priority_scores=scores,
+            embedding=None if vecs is None else np.asarray(vecs[i], dtype=np.float32).tobytes())
     log.info("%s: GRETA report %s, %d recommendations", doc.doc_path, report.label, len(recs))
     return len(recs)
 
 
-@dataclass(frozen=True, slots=True)
-class RecommendationFilters:
-    """Which recommendations to list; empty tuples mean all."""
-
-    countries: tuple[str, ...] = ()
-    strengths: tuple[str, ...] = ()
-    priorities: tuple[str, ...] = ()
-    rounds: tuple[int, ...] = ()
-
-
-_SELECT = """
-SELECT r.*, g.country, g.round, g.year, g.label, d.title,
-       (SELECT p.doc_path FROM paths p WHERE p.doc_id = r.doc_id ORDER BY p.doc_path LIMIT 1) AS doc_path
-FROM recommendations r JOIN greta_reports g ON g.doc_id = r.doc_id JOIN documents d ON d.doc_id = r.doc_id
-"""
-
-
-def list_recommendations(conn: sqlite3.Connection, filters: RecommendationFilters = RecommendationFilters()
-                         ) -> list[StoredRecommendation]:
-    """Recommendations matching the filters, by country, round, paragraph order."""
-    if not has_table(conn, "recommendations"):
-        return []
-    where, args = [], []
-    for column, values in (("g.country", tuple(c.upper() for c in filters.countries)),
-                           ("r.strength", filters.strengths), ("g.round", filters.rounds)):
-        if values:
-            where.append(f"{column} IN ({','.join('?' * len(values))})")
-            args.extend(values)
-    if filters.priorities:
-        where.append("EXISTS (SELECT 1 FROM json_each(r.priorities) j WHERE j.value IN (%s))"
-                     % ",".join("?" * len(filters.priorities)))
-        args.extend(filters.priorities)
-    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + \
-        f" ORDER BY g.country, g.round, r.ordinal, {STRENGTH_ORDER}"
-    return [_row(r) for r in conn.execute(sql, args)]
-
-
-def _row(r) -> StoredRecommendation:
-    return StoredRecommendation(
-        rec_id=r["rec_id"], doc_id=r["doc_id"], doc_path=r["doc_path"] or "", title=r["title"],
-        country=r["country"], round=r["round"], year=r["year"], label=r["label"], paragraph=r["paragraph"],
-        page_start=r["page_start"], page_end=r["page_end"], start=r["start"], end=r["end"], strength=r["strength"],
-        text=r["text"], authorities=tuple(json.loads(r["authorities"])), articles=tuple(json.loads(r["articles"])),
-        priorities=tuple(json.loads(r["priorities"])), source=r["source"], in_appendix=bool(r["in_appendix"]))
-
-
-def recommendation_vectors(conn: sqlite3.Connection, rec_ids: list[int], dimension: int) -> dict[int, np.ndarray]:
-    """Stored MiniLM vectors of recommendations (those ingested with a tagger)."""
-    if not rec_ids:
-        return {}
-    marks = ",".join("?" * len(rec_ids))
-    rows = conn.execute(f"SELECT rec_id, embedding FROM recommendations WHERE rec_id IN ({marks}) "
-                        "AND embedding IS NOT NULL", rec_ids)
-    return {r[0]: np.frombuffer(r[1], dtype=np.float32, count=dimension) for r in rows}

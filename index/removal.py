@@ -7,7 +7,6 @@ import logging
 import numpy as np
 
 from index import catalog, incremental, store, vectors
-from index.builder import _drop_path, _write_ml_vectors, acquire_writer_lock
 from index.settings import IndexSettings
 
 log = logging.getLogger(__name__)
@@ -17,7 +16,7 @@ def remove_documents(settings: IndexSettings, doc_ids: list[str], *, wait_s: flo
     """Drop documents (every path, chunk and vector of each) from the index; returns how many went."""
     if not catalog.has_index(settings):
         return 0
-    lock = acquire_writer_lock(settings, wait_s)
+    lock = catalog.acquire_writer_lock(settings, wait_s)
     try:
         manifest = catalog.read_manifest(settings.index_dir)
         conn = store.connect(settings.index_dir / catalog.DB_NAME)
@@ -27,15 +26,15 @@ def remove_documents(settings: IndexSettings, doc_ids: list[str], *, wait_s: flo
             with store.transaction(conn):
                 store.bump_generation(conn)
                 for doc_id in doc_ids:
-                    keys = conn.execute("SELECT root, doc_path FROM paths WHERE doc_id = ?", (doc_id,)).fetchall()
+                    keys = store.paths_of(conn, doc_id)
                     for row in keys:
-                        removed_ids += _drop_path(conn, (row["root"], row["doc_path"]))
+                        removed_ids += store.drop_path(conn, (row.root, row.doc_path))
                     gone += bool(keys)
             # both FAISS files lose the removed ids in place, as an ingest's changes are applied
             delta = incremental.Delta(tuple(removed_ids), np.zeros(0, dtype=np.int64), None)
             index = incremental.update_vectors(settings, conn, manifest, generation_before, delta)
             vectors.write_index_atomic(index, settings.index_dir / catalog.FAISS_NAME)
-            ml_info = _write_ml_vectors(settings, conn, incremental.update_ml_vectors(
+            ml_info = catalog.write_ml_vectors(settings, incremental.update_ml_vectors(
                 settings, conn, manifest, generation_before, delta))
             catalog.write_manifest(settings, conn, index_type="flat", multilingual=ml_info)
         finally:
@@ -50,12 +49,12 @@ def forget_failures(settings: IndexSettings, doc_paths: list[str], *, wait_s: fl
     """Delete the recorded failures of these paths (a failed upload the user removed)."""
     if not catalog.has_index(settings):
         return 0
-    lock = acquire_writer_lock(settings, wait_s)
+    lock = catalog.acquire_writer_lock(settings, wait_s)
     try:
         conn = store.connect(settings.index_dir / catalog.DB_NAME)
         try:
             with store.transaction(conn):
-                return sum(conn.execute("DELETE FROM failures WHERE doc_path = ?", (p,)).rowcount for p in doc_paths)
+                return sum(store.clear_failure(conn, p) for p in doc_paths)
         finally:
             conn.close()
     finally:

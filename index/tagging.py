@@ -223,7 +223,7 @@ def _ml_vectors(tagger: Tagger, rows, texts: list[str]) -> np.ndarray | None:
 
     if tagger.weights is None:
         return None
-    vecs = [_vector(r["ml_embedding"], DIMENSION) for r in rows]
+    vecs = [_vector(r.ml_embedding, DIMENSION) for r in rows]
     missing = [i for i, v in enumerate(vecs) if v is None]
     if missing:
         fresh = MultilingualEncoder().passages([texts[i] for i in missing])
@@ -236,7 +236,6 @@ def retag_index(settings: IndexSettings, taxonomy_path: Path | str | None = None
     """Re-tag every stored chunk from its stored embeddings and text, in one transaction; the
     tagger's version goes into the store's meta table and the manifest. Returns the number of
     chunks (with with_tagger: and the tagger's `describe()`)."""
-    from index.builder import lock_for
     from index.embedder import model_dimension
 
     tagger = load_tagger(settings, taxonomy_path)
@@ -244,22 +243,21 @@ def retag_index(settings: IndexSettings, taxonomy_path: Path | str | None = None
     if not db.is_file():
         return (0, tagger.describe()) if with_tagger else 0
     dim = model_dimension(settings.model_name)
-    with lock_for(settings, wait_s=60):
+    with catalog.lock_for(settings, wait_s=60):
         conn = store.connect(db)
         try:
-            rows = conn.execute("SELECT vec_id, section, text, embedding, ml_embedding FROM chunks "
-                                "ORDER BY vec_id").fetchall()
+            rows = store.chunk_vectors(conn)
             updates = []
             for start in range(0, len(rows), 512):
                 batch = rows[start:start + 512]
-                texts = [f"{r['section']}\n{r['text']}" if r["section"] else r["text"] for r in batch]
-                vecs = np.vstack([_vector(r["embedding"], dim) for r in batch])
+                texts = [f"{r.section}\n{r.text}" if r.section else r.text for r in batch]
+                vecs = np.vstack([_vector(r.embedding, dim) for r in batch])
                 for row, (prios, scores) in zip(batch, tagger.score_texts(texts, vecs, _ml_vectors(tagger, batch, texts))):
-                    updates.append((json.dumps(prios), json.dumps(scores), row["vec_id"]))
+                    updates.append((json.dumps(prios), json.dumps(scores), row.vec_id))
             with store.transaction(conn):
-                conn.executemany("UPDATE chunks SET priorities=?, priority_scores=? WHERE vec_id=?", updates)
-                conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (META_KEY, tagger.taxonomy.id))
-                conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (TAGGER_KEY, json.dumps(tagger.describe())))
+                store.set_priorities(conn, updates)
+                store.set_meta(conn, META_KEY, tagger.taxonomy.id)
+                store.set_meta(conn, TAGGER_KEY, json.dumps(tagger.describe()))
         finally:
             conn.close()
         catalog.record_tagger(settings.index_dir, tagger.describe())

@@ -119,15 +119,20 @@ def read_index(path: Path):
     return faiss.read_index(str(path))
 
 
-def write_index_atomic(index, path: Path) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over the old file."""
+def write_index_atomic(index, path: Path, *, crash_point: str | None = None) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over the old file.
+    `crash_point`: the checkpoint (index/checkpoint.py) between the fsync and the rename."""
     import faiss
+
+    from index.checkpoint import checkpoint
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         faiss.write_index(index, str(tmp))
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        if crash_point:
+            checkpoint(crash_point)
         os.replace(tmp, path)
     except BaseException:  # a full disk, say: no half-written temp file stays behind
         tmp.unlink(missing_ok=True)

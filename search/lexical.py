@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index import store
+
 K1 = 1.2
 B = 0.75
 MIN_IDF = 1e-6
@@ -67,8 +69,8 @@ class LexicalIndex:
         folded: dict[str, list[str]] = {}
         ids: dict[str, int] = {}
         rowids, lengths, term_of, row_of, pos_of = [], [], [], [], []
-        for rowid, text in conn.execute(f"SELECT rowid, terms FROM {table} ORDER BY rowid"):
-            row = len(rowids)
+        for fts in store.fts_rows(conn, table):
+            rowid, text, row = fts.rowid, fts.terms, len(rowids)
             rowids.append(rowid)
             tokens = []
             for word in (text or "").split():

@@ -27,9 +27,10 @@ def as_provisions(conn, rows: dict, ids: list[int]) -> dict:
     spans = store.fetch_provisions(conn, {k: (rows[k].doc_id, rows[k].section) for k in ids if k in rows},
                                    MAX_MERGED_CHARS)
     out = dict(rows)
-    for k, (start, end, page_start, page_end, text, parts) in spans.items():
-        out[k] = dataclasses.replace(rows[k], start=start, end=end, text=text, page_start=page_start,
-                                     page_end=page_end, sentences=_joined_sentences(parts, start))
+    for k, span in spans.items():
+        out[k] = dataclasses.replace(rows[k], start=span.start, end=span.end, text=span.text,
+                                     page_start=span.page_start, page_end=span.page_end,
+                                     sentences=_joined_sentences(span.parts, span.start))
     return out
 
 

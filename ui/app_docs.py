@@ -1,19 +1,19 @@
 """What the app reads from the index store and writes to the uploads folder.
 
-Read-only SQL over documents/chunks/paths/failures; uploads saved with a sanitised name and a
-manifest.tsv row, then ingested through `index.builder.ingest_paths`.
+Reads documents, chunks, paths and failures through index/store (read-only); uploads saved with a
+sanitised name and a manifest.tsv row, then ingested through `index.builder.ingest_paths`.
 """
 from __future__ import annotations
 
 import csv
 import json
 import re
-import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from index import catalog, store
 from ingest.errors import ThbError
 from search.passages import MAX_MERGED_CHARS
 from ui.app_render import CSS, marked_passage
@@ -44,35 +44,21 @@ class FilterChoices:
     priorities: tuple[str, ...] = ()
 
 
-def _db(settings) -> Path:
-    from index import catalog
-
-    return settings.index_dir / catalog.DB_NAME
-
-
-def connect_ro(settings) -> sqlite3.Connection | None:
-    path = _db(settings)
-    if not path.is_file():
-        return None
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
-    conn.row_factory = sqlite3.Row
-    return conn
+def _open(settings):
+    """A read-only connection to the index store, or None when there is no index yet."""
+    return store.open_readonly(settings.index_dir / catalog.DB_NAME)
 
 
 def filter_choices(settings) -> FilterChoices:
-    conn = connect_ro(settings)
+    conn = _open(settings)
     if conn is None:
         return FilterChoices()
     try:
-        col = lambda sql: tuple(r[0] for r in conn.execute(sql) if r[0] not in (None, ""))  # noqa: E731
-        years = conn.execute("SELECT MIN(year), MAX(year) FROM documents").fetchone()
-        prios = col("SELECT DISTINCT j.value FROM chunks c, json_each(c.priorities) j ORDER BY 1")
-        return FilterChoices(col("SELECT DISTINCT country FROM documents ORDER BY 1"),
-                             col("SELECT DISTINCT doc_type FROM documents ORDER BY 1"),
-                             col("SELECT DISTINCT language FROM documents ORDER BY 1"),
-                             years[0] or 1900, years[1] or 2030, prios)
+        facets = store.document_facets(conn)
     finally:
         conn.close()
+    return FilterChoices(facets.countries, facets.doc_types, facets.languages, facets.year_min or 1900,
+                         facets.year_max or 2030, facets.priorities)
 
 
 def document_rows(settings) -> list[list]:
@@ -80,34 +66,30 @@ def document_rows(settings) -> list[list]:
     files), passages, file, added, id; newest first."""
     from ui.app_labels import country_label, doc_type_label, language_label
 
-    conn = connect_ro(settings)
+    conn = _open(settings)
     if conn is None:
         return []
     try:
-        rows = conn.execute(
-            "SELECT d.doc_id, d.title, d.doc_type, d.country, d.language, d.year, d.n_pages, "
-            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), "
-            "(SELECT GROUP_CONCAT(p.doc_path, '; ') FROM paths p WHERE p.doc_id = d.doc_id), "
-            "datetime(d.added_at, 'unixepoch') FROM documents d ORDER BY d.added_at DESC, d.title").fetchall()
+        rows = store.document_listing(conn)
     finally:
         conn.close()
     out = []
     for r in rows:
-        paths = r[8] or ""
-        pages = r[6] if paths.lower().split("; ")[0].endswith(".pdf") else "-"
-        out.append([r[1], doc_type_label(r[2]), country_label(r[3]) if r[3] else "-", language_label(r[4]),
-                    r[5] or "-", pages, r[7], paths, (r[9] or "")[:16], r[0][:ID_CHARS]])
+        paths = r.doc_paths or ""
+        pages = r.n_pages if paths.lower().split("; ")[0].endswith(".pdf") else "-"
+        out.append([r.title, doc_type_label(r.doc_type), country_label(r.country) if r.country else "-",
+                    language_label(r.language), r.year or "-", pages, r.n_chunks, paths, (r.added_utc or "")[:16],
+                    r.doc_id[:ID_CHARS]])
     return out
 
 
 def resolve_doc_id(settings, prefix: str) -> str:
     """The full id of the one document whose id starts with `prefix` (the table shows ID_CHARS)."""
-    conn = connect_ro(settings)
+    conn = _open(settings)
     if conn is None or not re.fullmatch(r"[0-9a-f]{6,64}", prefix or ""):
         return ""
     try:
-        ids = [r[0] for r in conn.execute("SELECT doc_id FROM documents WHERE substr(doc_id, 1, ?) = ?",
-                                          (len(prefix), prefix))]
+        ids = store.document_ids_with_prefix(conn, prefix)
     finally:
         conn.close()
     return ids[0] if len(ids) == 1 else ""
@@ -115,12 +97,11 @@ def resolve_doc_id(settings, prefix: str) -> str:
 
 def doc_paths(settings, doc_id: str) -> list[tuple[Path, Path]]:
     """(root, source file) of each path the document was ingested from."""
-    conn = connect_ro(settings)
+    conn = _open(settings)
     if conn is None or not DOC_ID_RE.match(doc_id or ""):
         return []
     try:
-        return [(Path(r[0]), Path(r[1])) for r in conn.execute(
-            "SELECT root, source_path FROM paths WHERE doc_id = ?", (doc_id,))]
+        return [(Path(r.root), Path(r.source_path)) for r in store.paths_of(conn, doc_id)]
     finally:
         conn.close()
 
@@ -193,22 +174,21 @@ def remove_failed(settings, doc_path: str) -> str:
 
 
 def failure_rows(settings) -> list[list]:
-    conn = connect_ro(settings)
+    conn = _open(settings)
     if conn is None:
         return []
     try:
-        return [list(r) for r in conn.execute(
-            "SELECT doc_path, reason, datetime(at, 'unixepoch') FROM failures ORDER BY at DESC")]
+        return [[r.doc_path, r.reason, r.at_utc] for r in store.failures(conn)]
     finally:
         conn.close()
 
 
 def docs_added_since(settings, since: float) -> frozenset[str]:
-    conn = connect_ro(settings)
+    conn = _open(settings)
     if conn is None:
         return frozenset()
     try:
-        return frozenset(r[0] for r in conn.execute("SELECT doc_id FROM documents WHERE added_at > ?", (since,)))
+        return store.document_ids_added_since(conn, since)
     finally:
         conn.close()
 
@@ -217,12 +197,12 @@ def source_file(settings, doc_id: str) -> Path | None:
     """The original file of an indexed document; None unless the id is in the index."""
     if not DOC_ID_RE.match(doc_id or ""):
         return None
-    conn = connect_ro(settings)
+    conn = _open(settings)
     if conn is None:
         return None
     try:
-        for row in conn.execute("SELECT source_path FROM paths WHERE doc_id = ? ORDER BY doc_path", (doc_id,)):
-            path = Path(row[0])
+        for row in sorted(store.paths_of(conn, doc_id), key=lambda p: p.doc_path):
+            path = Path(row.source_path)
             if path.is_file():
                 return path
         return None
@@ -236,55 +216,51 @@ def source_view_html(settings, doc_id: str, chunk_id: str, span: tuple[int, int]
     the document."""
     if not DOC_ID_RE.match(doc_id or ""):
         return None
-    conn = connect_ro(settings)
+    conn = _open(settings)
     if conn is None:
         return None
     try:
-        doc = conn.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        doc = store.document(conn, doc_id)
         if doc is None:
             return None
-        chunk = conn.execute("SELECT * FROM chunks WHERE doc_id = ? AND chunk_id = ?", (doc_id, chunk_id)).fetchone()
-        chunk = chunk or conn.execute("SELECT * FROM chunks WHERE doc_id = ? ORDER BY ordinal LIMIT 1", (doc_id,)).fetchone()
-        path = conn.execute("SELECT source_path FROM paths WHERE doc_id = ? LIMIT 1", (doc_id,)).fetchone()
-        section_span = None
-        if chunk is not None and chunk["section"]:
-            section_span = conn.execute("SELECT MIN(start), MAX(end) FROM chunks WHERE doc_id = ? AND section = ?",
-                                        (doc_id, chunk["section"])).fetchone()
+        chunk = store.chunk_record(conn, doc_id, chunk_id)
+        paths = store.paths_of(conn, doc_id)
+        section_span = store.section_span(conn, doc_id, chunk.section) if chunk is not None and chunk.section else None
     finally:
         conn.close()
-    return _view_page(doc, chunk, path[0] if path else "", section_span, span)
+    return _view_page(doc, chunk, paths[0].source_path if paths else "", section_span, span)
 
 
 def _view_page(doc, chunk, source_path: str, section_span, span=None) -> str:
-    text = doc["text"]
-    start, end = (chunk["start"], chunk["end"]) if chunk is not None else (0, 0)
+    text = doc.text
+    start, end = (chunk.start, chunk.end) if chunk is not None else (0, 0)
     if (span is not None and chunk is not None and 0 <= span[0] <= start < end <= span[1] <= len(text)
             and span[1] - span[0] <= MAX_MERGED_CHARS):  # no longer than a hit can be
         start, end = span
     is_pdf = source_path.lower().endswith(".pdf")
-    page = chunk["page_start"] if chunk is not None and chunk["page_start"] else 1
+    page = chunk.page_start if chunk is not None and chunk.page_start else 1
     if is_pdf:
-        starts = json.loads(doc["page_starts"] or "[0]") + [len(text)]
+        starts = json.loads(doc.page_starts or "[0]") + [len(text)]
         lo, hi = starts[page - 1], starts[min(page, len(starts) - 1)]
         lo, hi = min(lo, start), max(hi, end)
         from ui.app_pdf import page_citation, remember_labels
 
-        labels = remember_labels(doc["doc_id"], Path(source_path))
-        where = f"{page_citation(page, None, labels)} of {doc['n_pages']} PDF pages"
+        labels = remember_labels(doc.doc_id, Path(source_path))
+        where = f"{page_citation(page, None, labels)} of {doc.n_pages} PDF pages"
     else:
-        lo, hi = section_span if section_span and section_span[0] is not None else (start, end)
+        lo, hi = (section_span.start, section_span.end) if section_span else (start, end)
         lo, hi = max(0, min(lo, start - 1500)), min(len(text), max(hi, end + 1500))
         if hi - lo > 3 * CONTEXT_CHARS:
             lo, hi = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
-        where = chunk["section"] if chunk is not None and chunk["section"] else "passage"
+        where = chunk.section if chunk is not None and chunk.section else "passage"
     body = marked_passage(text[lo:hi], [(start - lo, end - lo)])
-    title = escape(doc["title"])
-    head = (f"<h1>{title}</h1><p class='meta'>{escape(doc['doc_type'].replace('_', ' '))} · "
-            f"{escape(doc['country'] or '')} · {escape(doc['language'] or '')} · {doc['year'] or ''} · "
+    title = escape(doc.title)
+    head = (f"<h1>{title}</h1><p class='meta'>{escape(doc.doc_type.replace('_', ' '))} · "
+            f"{escape(doc.country or '')} · {escape(doc.language or '')} · {doc.year or ''} · "
             f"<b>{escape(str(where))}</b></p>")
     text_pane = f"<div class='thb-doc' id='text'>{'…' if lo > 0 else ''}{body}{'…' if hi < len(text) else ''}</div>"
     if is_pdf:
-        src = f"/doc/{escape(doc['doc_id'])}/file#page={page}&amp;zoom=page-width"
+        src = f"/doc/{escape(doc.doc_id)}/file#page={page}&amp;zoom=page-width"
         marked = page_image_html(source_path, page, text[max(start, lo):min(end, hi)])
         main = (f"<div class='split'><div class='pdf'><p><a id='pdf-link' href='{src}' target='_blank'>Open the PDF at "
                 f"{escape(where.split(' of ')[0])}</a></p>{marked}</div>{text_pane}</div>"

@@ -150,12 +150,9 @@ def load(settings, countries, strengths, priorities, rounds):
 
 def _chunk_ids(conn, rows) -> dict[int, str]:
     """The chunk each recommendation's paragraph starts in (what the viewer opens)."""
-    out = {}
-    for rec in rows:
-        row = conn.execute("SELECT chunk_id FROM chunks WHERE doc_id = ? AND start <= ? AND \"end\" > ? "
-                           "ORDER BY ordinal LIMIT 1", (rec.doc_id, rec.start, rec.start)).fetchone()
-        out[rec.rec_id] = row[0] if row else ""
-    return out
+    from index import store
+
+    return {rec.rec_id: store.chunk_at(conn, rec.doc_id, rec.start) for rec in rows}
 
 
 def _choices(settings):
@@ -166,11 +163,8 @@ def _choices(settings):
         return (), ()
     conn = store.connect(db, readonly=True)
     try:
-        if not store.has_table(conn, "greta_reports"):
-            return (), ()
-        countries = tuple(r[0] for r in conn.execute("SELECT DISTINCT country FROM greta_reports ORDER BY 1") if r[0])
-        rounds = tuple(str(r[0]) for r in conn.execute("SELECT DISTINCT round FROM greta_reports ORDER BY 1") if r[0])
-        return countries, rounds
+        choices = store.greta_choices(conn)
+        return choices.countries, tuple(str(r) for r in choices.rounds)
     finally:
         conn.close()
 

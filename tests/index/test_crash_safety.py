@@ -1,6 +1,6 @@
 """Crash safety: a real `thb ingest` process killed (SIGKILL) at several points loses nothing (fake embedder).
 
-THB_TEST_CRASH_AT (index/builder.py) makes the process kill itself with SIGKILL at a point;
+THB_TEST_CRASH_AT (index/checkpoint.py) makes the process kill itself with SIGKILL at a point;
 THB_TEST_PAUSE_AT makes it wait there, holding the lock, so a second real process can collide.
 """
 from __future__ import annotations

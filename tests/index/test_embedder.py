@@ -38,7 +38,7 @@ import pytest  # noqa: E402
 
 from index import embedder as emb  # noqa: E402
 from index.catalog import check_compatible  # noqa: E402
-from ingest.errors import IndexMismatch  # noqa: E402
+from index.errors import IndexMismatch  # noqa: E402
 from ui.settings import load_settings  # noqa: E402
 
 MODEL = "all-MiniLM-L6-v2"

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from index import catalog
 from index.builder import ingest_paths
 from index.store import connect
-from ingest.errors import IndexMismatch
+from index.errors import IndexMismatch
 from ui.settings import load_settings
 from search.engine import Searcher
 from tests.conftest import BUNDLED_CORPUS, copy_subset
