@@ -482,8 +482,9 @@ def _write(settings: IndexSettings, conn, plan: _Plan, vecs, summary: IngestSumm
             summary.recommendations += recommendations.write_document_extras(conn, doc, tagger)
             summary.ocr_pages += len(doc.ocr_pages)
             summary.ocr_seconds += doc.ocr_seconds
-            scores = tagger.score_texts([c.embedding_text for c in chunks], vecs[offset:offset + len(chunks)],
-                                        None if ml_vecs is None else ml_vecs[offset:offset + len(chunks)]) \
+            scores = tagger.score_document([c.embedding_text for c in chunks], vecs[offset:offset + len(chunks)],
+                                           None if ml_vecs is None else ml_vecs[offset:offset + len(chunks)],
+                                           sections=[c.section for c in chunks], doc_type=m.doc_type) \
                 if tagger else None
             for i, chunk in enumerate(chunks):
                 vec = vecs[offset + i]

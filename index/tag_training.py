@@ -130,6 +130,11 @@ class Model:
         return 1.0 / (1.0 + np.exp(-np.clip(x @ self.coef.T + self.intercept, -40, 40)))
 
 
+def sigmoid_scores(x: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """(n x priorities) probabilities of linear models on a feature matrix."""
+    return 1.0 / (1.0 + np.exp(-np.clip(x @ coef.T + intercept, -40, 40)))
+
+
 def _centroids(data: Encoded, vecs: np.ndarray) -> np.ndarray:
     out = []
     for j in range(data.y.shape[1]):

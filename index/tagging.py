@@ -19,12 +19,14 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
 
 from index import catalog, store
 from index.settings import IndexSettings
+from index.provisions import PROVISION_RULE, propagate
 from index.tag_model import TaggerWeightsError
 from index.taxonomy import Priority, TaggingParams, Taxonomy, load_taxonomy
 
@@ -137,7 +139,7 @@ class Tagger:
         """What the manifest records: the weights' version, or the fallback method and taxonomy."""
         if self.weights is not None:
             return self.weights.version
-        digest = hashlib.sha256(repr((self.taxonomy.priorities, self.params)).encode()).hexdigest()[:12]
+        digest = hashlib.sha256(repr((self.taxonomy.priorities, self.params, PROVISION_RULE)).encode()).hexdigest()[:12]
         return f"{self.taxonomy.id}/similarity+terms-{digest}"
 
     def describe(self) -> dict:
@@ -184,6 +186,18 @@ class Tagger:
 
     def score_text(self, text: str) -> tuple[list[str], dict[str, float]]:
         return self.score_texts([text])[0]
+
+    def score_document(self, texts: list[str], vectors: np.ndarray | None = None, ml_vectors: np.ndarray | None = None,
+                       *, sections: list[str] | None = None, doc_type: str = "unknown"
+                       ) -> list[tuple[list[str], dict[str, float]]]:
+        """`score_texts` for the chunks of one document, in order; in legal documents each chunk of
+        a provision also gets the provision's evidenced priorities (index/provisions.py)."""
+        scored = self.score_texts(texts, vectors, ml_vectors)
+        if not scored or sections is None:
+            return scored
+        labels = propagate(texts, sections, doc_type, [p for p, _s in scored],
+                           lambda idx: term_counts(self.cues, [texts[i] for i in idx]), self.ids)
+        return [(lab, s) for lab, (_p, s) in zip(labels, scored)]
 
 
 def _all_terms(priority: Priority) -> tuple[str, ...]:
@@ -232,6 +246,19 @@ def _ml_vectors(tagger: Tagger, rows, texts: list[str]) -> np.ndarray | None:
     return np.vstack(vecs) if vecs else np.zeros((0, DIMENSION), dtype=np.float32)
 
 
+def _retag_document(tagger: Tagger, rows: list, dim: int) -> list[tuple[str, str, int]]:
+    """(priorities, scores, vec_id) updates for the stored chunks of one document, in order."""
+    updates = []
+    for start in range(0, len(rows), 512):
+        batch = rows[start:start + 512]
+        texts = [f"{r.section}\n{r.text}" if r.section else r.text for r in batch]
+        vecs = np.vstack([_vector(r.embedding, dim) for r in batch])
+        scored = tagger.score_document(texts, vecs, _ml_vectors(tagger, batch, texts),
+                                       sections=[r.section for r in batch], doc_type=batch[0].doc_type)
+        updates += [(json.dumps(p), json.dumps(s), r.vec_id) for r, (p, s) in zip(batch, scored)]
+    return updates
+
+
 def retag_index(settings: IndexSettings, taxonomy_path: Path | str | None = None, *, with_tagger: bool = False):
     """Re-tag every stored chunk from its stored embeddings and text, in one transaction; the
     tagger's version goes into the store's meta table and the manifest. Returns the number of
@@ -248,12 +275,8 @@ def retag_index(settings: IndexSettings, taxonomy_path: Path | str | None = None
         try:
             rows = store.chunk_vectors(conn)
             updates = []
-            for start in range(0, len(rows), 512):
-                batch = rows[start:start + 512]
-                texts = [f"{r.section}\n{r.text}" if r.section else r.text for r in batch]
-                vecs = np.vstack([_vector(r.embedding, dim) for r in batch])
-                for row, (prios, scores) in zip(batch, tagger.score_texts(texts, vecs, _ml_vectors(tagger, batch, texts))):
-                    updates.append((json.dumps(prios), json.dumps(scores), row.vec_id))
+            for _doc, group in groupby(rows, key=lambda r: r.doc_id):
+                updates += _retag_document(tagger, list(group), dim)
             with store.transaction(conn):
                 store.set_priorities(conn, updates)
                 store.set_meta(conn, META_KEY, tagger.taxonomy.id)

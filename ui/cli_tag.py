@@ -80,6 +80,8 @@ def confusions(gold: list[list[str]], predicted: list[list[str]], top: int = 8) 
 @click.option("--cv", "cv_folds", type=click.IntRange(2, 20), default=None,
               help="With --eval: nested cross-validation with this many folds (by document), today's "
                    "similarity+terms tagger beside the trained one, with and without the project's labels.")
+@click.option("--variants", is_flag=True,
+              help="With --cv: also compare the candidate taggers of index/tag_variants.py (CV and in-sample).")
 @click.option("--train", "do_train", is_flag=True,
               help="Train the tagger on the input's gold passages (plus the taxonomy's labels file and text) "
                    "and save its weights beside the taxonomy (<taxonomy>.tagger.npz).")
@@ -89,7 +91,7 @@ def confusions(gold: list[list[str]], predicted: list[list[str]], top: int = 8) 
 @click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the figures as JSON to this file.")
 @click.pass_context
-def tag(ctx, input_file, taxonomy, evaluate, cv_folds, do_train, labels_file, no_labels, report_file):
+def tag(ctx, input_file, taxonomy, evaluate, cv_folds, variants, do_train, labels_file, no_labels, report_file):
     """Tag passages with thematic priorities; prints the lines back with `priorities` and scores.
 
     \b
@@ -112,7 +114,7 @@ def tag(ctx, input_file, taxonomy, evaluate, cv_folds, do_train, labels_file, no
         gold_rows = _gold_rows(rows)
         extra = None if no_labels else (labels_file or _default_labels(settings.index.taxonomy))
         if cv_folds:
-            report["cv"] = cross_validated(settings, gold_rows, extra, cv_folds)
+            report["cv"] = cross_validated(settings, gold_rows, extra, cv_folds, variants)
         if do_train:
             report["trained"] = train_weights(settings, gold_rows, extra, input_file)
     tagger = load_tagger(settings.index)

@@ -59,7 +59,8 @@ def _encode_all(settings, gold_rows: list[dict], extra_path: Path | None):
     return tagger, base, evaluation, taxonomy, labels
 
 
-def cross_validated(settings, gold_rows: list[dict], extra_path: Path | None, folds: int) -> dict:
+def cross_validated(settings, gold_rows: list[dict], extra_path: Path | None, folds: int,
+                    variants: bool = False) -> dict:
     """Today's tagger and the trained one (nested CV, with and without the extra labels), printed."""
     from index import tag_training as tt
     from ui.cli_tag import _print_confusions, confusions, priority_metrics
@@ -84,8 +85,35 @@ def cross_validated(settings, gold_rows: list[dict], extra_path: Path | None, fo
     conf = confusions(gold, runs[best])
     click.echo(f"confusions of {best}:", err=True)
     _print_confusions(conf)
-    return {"folds": folds, "documents": n_docs, "metrics": metrics, "confusions": conf, "fold_thresholds": folds_info,
-            "seconds": round(time.perf_counter() - started, 1), "predictions": runs[best]}
+    out = {"folds": folds, "documents": n_docs, "metrics": metrics, "confusions": conf, "fold_thresholds": folds_info,
+           "predictions": runs[best]}
+    if variants:
+        out["variants"] = _variants(tagger, base, evaluation, taxonomy, labels, gold, baseline, folds, n_docs)
+    out["seconds"] = round(time.perf_counter() - started, 1)
+    return out
+
+
+def _variants(tagger, base, evaluation, taxonomy, labels, gold, baseline, folds: int, n_docs: int) -> dict:
+    """Every candidate of index/tag_variants.py, with and without the extra labels: CV and in-sample."""
+    from index import tag_training as tt
+    from index import tag_variants
+    from ui.cli_tag import priority_metrics
+
+    extras = {"dev + taxonomy text": taxonomy}
+    if labels is not None:
+        extras[f"dev + taxonomy text + {len(labels)} labels"] = tt.concat(taxonomy, labels)
+    report = {}
+    for extra_name, extra in extras.items():
+        runs = tag_variants.compare(evaluation, extra, base, tagger.ids, folds)
+        cv = {"similarity+terms (today, hand-set)": priority_metrics(gold, baseline, tagger.ids)}
+        cv.update({name: priority_metrics(gold, held, tagger.ids) for name, (held, _ins) in runs.items()})
+        insample = {name: priority_metrics(gold, ins, tagger.ids)["macro_f1"] for name, (_h, ins) in runs.items()}
+        click.echo(f"\nvariants trained on {extra_name}: cross-validated (thresholds from training folds only)", err=True)
+        _print_comparison(cv, tagger.taxonomy.id, folds, n_docs)
+        click.echo("in-sample macro-F1 (trained and judged on all passages): " +
+                   "; ".join(f"[{k + 2}] {v:.3f}" for k, v in enumerate(insample.values())), err=True)
+        report[extra_name] = {"cv": cv, "in_sample_macro_f1": insample}
+    return report
 
 
 def _print_comparison(metrics: dict, taxonomy_id: str, folds: int, n_docs: int) -> None:

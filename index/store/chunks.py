@@ -81,6 +81,8 @@ class ChunkVectors:
     text: str
     embedding: bytes
     ml_embedding: bytes | None
+    doc_id: str = ""
+    doc_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +170,10 @@ def chunk_texts(conn: sqlite3.Connection, *, without_ml: bool = False) -> list[C
 
 
 def chunk_vectors(conn: sqlite3.Connection) -> list[ChunkVectors]:
-    """Every chunk's text and stored vectors, by vec_id."""
+    """Every chunk's text, stored vectors, document and its type, document by document in text order."""
     return [ChunkVectors(*r) for r in conn.execute(
-        "SELECT vec_id, section, text, embedding, ml_embedding FROM chunks ORDER BY vec_id")]
+        "SELECT c.vec_id, c.section, c.text, c.embedding, c.ml_embedding, c.doc_id, d.doc_type "
+        "FROM chunks c JOIN documents d USING (doc_id) ORDER BY c.doc_id, c.ordinal")]
 
 
 def set_ml_embedding(conn: sqlite3.Connection, vec_id: int, vector: bytes) -> None:

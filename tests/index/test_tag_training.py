@@ -239,3 +239,23 @@ def test_retag_reads_stored_vectors_and_records_the_tagger_version(session_setti
     assert meta == {"taxonomy": "cbss-tf-thb-2020-2025", "method": "logistic-regression", "version": version}
     manifest = json.loads((db.parent / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["tagger"] == meta
+
+
+def test_variant_comparison_gives_held_out_and_in_sample_predictions_per_variant():
+    """index/tag_variants.py on toy passages (priority a lives in the MiniLM block, b in the e5 one)."""
+    from index import tag_variants
+    from index.tag_model import Prototypes
+    from ui.cli_tag import priority_metrics
+
+    ids, data = _toy(n_docs=12)
+    base = Prototypes(data.minilm[:4], data.ml[:4], np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]),
+                      baseline=np.array([0.2, 0.05, 0.45, 2.0], dtype=np.float32))
+    extra = data.take(np.zeros(0, dtype=int))
+    runs = tag_variants.compare(data, extra, base, ids, folds=4)
+    assert set(runs) == set(tag_variants.VARIANTS)
+    gold = [list(p.priorities) for p in data.passages]
+    for name, (held, insample) in runs.items():
+        assert len(held) == len(insample) == len(data), name
+    # The toy cues and e5 block separate a from b: a fitted variant must be right on held-out passages.
+    held, _ = runs["LR: today + cues + e5 vector"]
+    assert priority_metrics(gold, held, ids)["macro_f1"] >= 0.9
