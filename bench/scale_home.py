@@ -76,7 +76,7 @@ def build(source: Path, target: Path, n_chunks: int, seed: int = 0) -> dict:
             log.info("copy %d: %d chunks (%.0f s)", copy, total, time.perf_counter() - started)
         store.bump_generation(conn)
     settings = _settings_for(target, src_manifest)
-    vectors.write_index_atomic(catalog.vectors_from_store(settings, conn), target / "index" / catalog.FAISS_NAME)
+    vectors.write_index_atomic(catalog.vectors_from_store(settings.index, conn), target / "index" / catalog.FAISS_NAME)
     ml = catalog.ml_vectors_from_store(conn)
     info = None
     if ml is not None:

@@ -46,7 +46,7 @@ def recommendations(ctx, country, strength, priority, rounds, across_rounds, fmt
             raise click.UsageError("--across-rounds needs exactly one --country")
         from search.rounds import across_rounds as link
 
-        links = link(settings, conn, country[0], rounds[0] if rounds else None)
+        links = link(settings.index, conn, country[0], rounds[0] if rounds else None)
         rows = [(ln.rec, ln.label) for ln in links
                 if (not strength or ln.rec.strength in strength) and (not priority or set(priority) & set(ln.rec.priorities))]
     else:
