@@ -558,13 +558,13 @@ def _write(settings: IndexSettings, conn, plan: _Plan, vecs, summary: IngestSumm
                 prios, prio_scores = ([], {}) if scores is None else scores[i]
                 cur = conn.execute(
                     "INSERT INTO chunks (chunk_id, doc_id, ordinal, start, end, page_start, page_end, section, "
-                    "paragraph, language, text, embedding, priorities, priority_scores, sentences, ml_embedding) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "paragraph, language, text, embedding, priorities, priority_scores, sentences, ml_embedding, role) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (chunk.chunk_id, chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.page_start,
                      chunk.page_end, chunk.section, chunk.paragraph, chunk.language, chunk.text,
                      vec.tobytes(), json.dumps(prios), json.dumps(prio_scores),
                      json.dumps([list(sp) for sp in chunk.sentences]),
-                     None if ml_vecs is None else ml_vecs[offset + i].tobytes()))
+                     None if ml_vecs is None else ml_vecs[offset + i].tobytes(), chunk.role))
                 terms = analyze(chunk.embedding_text + "\n" + m.title, chunk.language or m.language)
                 conn.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)", (cur.lastrowid, " ".join(terms)))
             offset += len(chunks)

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 4
+from ingest.documents import Chunk, Document, DocumentMeta
+from ingest.roles import document_roles
+
+SCHEMA_VERSION = 5
 
 MIGRATIONS = {
     1: """
@@ -75,6 +78,11 @@ MIGRATIONS = {
     );
     CREATE INDEX recommendations_doc ON recommendations(doc_id)
     """,
+    # The chunk's role (ingest/roles.py): preamble, operative, final_clause ... Filled for the
+    # chunks already stored from their documents' text (fill_roles), without re-embedding.
+    5: """
+    ALTER TABLE chunks ADD COLUMN role TEXT NOT NULL DEFAULT ''
+    """,
 }
 
 
@@ -103,6 +111,7 @@ class StoredChunk:
     sentences: tuple[tuple[int, int], ...] | None = None
     ocr: bool = False  # a page of it was read by OCR
     strength: str = ""  # strongest GRETA recommendation in its paragraph (urges | considers | invites)
+    role: str = ""  # ingest/roles.py ROLES; "" in a store older than schema 5 opened read-only
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -126,8 +135,34 @@ def migrate(conn: sqlite3.Connection) -> None:
         with transaction(conn):
             for statement in _statements(MIGRATIONS[version]):
                 conn.execute(statement)
+            if version in MIGRATION_STEPS:
+                MIGRATION_STEPS[version](conn)
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+
+
+def fill_roles(conn: sqlite3.Connection) -> int:
+    """Give every stored chunk its role, from its document and chunk rows rebuilt as ingest made
+    them (ingest/roles.py reads only text, offsets, labels and the document's type); returns how
+    many chunks were filled."""
+    filled = 0
+    docs = conn.execute("SELECT doc_id, title, doc_type, language, text, page_starts FROM documents").fetchall()
+    for d in docs:
+        doc = Document(doc_id=d[0], doc_path="", source_path="", text=d[4],
+                       meta=DocumentMeta(title=d[1], doc_type=d[2], language=d[3] or ""),
+                       page_starts=tuple(json.loads(d[5] or "[]")))
+        rows = conn.execute('SELECT vec_id, chunk_id, ordinal, text, start, "end", section, page_start, page_end, '
+                            "language, paragraph FROM chunks WHERE doc_id = ? ORDER BY ordinal", (d[0],)).fetchall()
+        chunks = [Chunk(chunk_id=r[1], doc_id=d[0], ordinal=r[2], text=r[3], start=r[4], end=r[5], section=r[6],
+                        page_start=r[7], page_end=r[8], language=r[9], paragraph=r[10]) for r in rows]
+        roles = document_roles(doc, chunks)
+        conn.executemany("UPDATE chunks SET role = ? WHERE vec_id = ?", [(role, r[0]) for role, r in zip(roles, rows)])
+        filled += len(rows)
+    return filled
+
+
+# Python steps that run after a migration's SQL, in the same transaction.
+MIGRATION_STEPS = {5: fill_roles}
 
 
 def _statements(script: str) -> list[str]:
@@ -192,7 +227,7 @@ def ml_embeddings(conn: sqlite3.Connection, dimension: int) -> tuple[np.ndarray,
 
 CHUNK_SELECT = """
 SELECT c.vec_id, c.chunk_id, c.doc_id, c.page_start, c.page_end, c.section, c.paragraph, c.start,
-       c.end, c.text, c.priorities, c.priority_scores, c.sentences, d.title, d.doc_type, d.country, d.language,
+       c.end, c.text, c.priorities, c.priority_scores, c.sentences, {role} AS role, d.title, d.doc_type, d.country, d.language,
        d.year, (SELECT p.doc_path FROM paths p WHERE p.doc_id = d.doc_id ORDER BY p.doc_path LIMIT 1) AS doc_path
 FROM chunks c JOIN documents d ON d.doc_id = c.doc_id
 """
@@ -258,7 +293,8 @@ def fetch_chunks(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, Stor
         batch = [int(v) for v in vec_ids[i:i + 500]]
         marks = ",".join("?" * len(batch))
         flags = chunk_flags(conn, batch)
-        for r in conn.execute(f"{CHUNK_SELECT} WHERE c.vec_id IN ({marks})", batch):
+        select = CHUNK_SELECT.format(role="c.role" if has_column(conn, "chunks", "role") else "''")
+        for r in conn.execute(f"{select} WHERE c.vec_id IN ({marks})", batch):
             out[r["vec_id"]] = StoredChunk(
                 vec_id=r["vec_id"], chunk_id=r["chunk_id"], doc_id=r["doc_id"], doc_path=r["doc_path"] or "",
                 title=r["title"], doc_type=r["doc_type"], country=r["country"] or "",
@@ -267,9 +303,13 @@ def fetch_chunks(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, Stor
                 start=r["start"], end=r["end"], text=r["text"],
                 priorities=tuple(json.loads(r["priorities"])), priority_scores=json.loads(r["priority_scores"]),
                 sentences=None if r["sentences"] is None else tuple(tuple(sp) for sp in json.loads(r["sentences"])),
-                **flags.get(r["vec_id"], {}),
+                role=r["role"], **flags.get(r["vec_id"], {}),
             )
     return out
+
+
+def has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    return any(r[1] == column for r in conn.execute(f"PRAGMA table_info({table})"))
 
 
 def has_table(conn: sqlite3.Connection, name: str) -> bool:

@@ -61,6 +61,7 @@ class Hit:
     dense_score: float = 0.0
     ocr: bool = False  # its text (some page of it) was read by OCR
     strength: str = ""  # strongest GRETA recommendation in its paragraph
+    role: str = ""  # what the passage is (ingest/roles.py): preamble, operative, final_clause ...
 
     @property
     def citation(self) -> str:
@@ -89,7 +90,7 @@ class Hit:
                           for h in self.highlights],
             "priorities": list(self.priorities),
             "priority_scores": self.priority_scores,
-            "ocr": self.ocr, "strength": self.strength,
+            "ocr": self.ocr, "strength": self.strength, "role": self.role,
         }
 
 

@@ -125,5 +125,5 @@ def to_hits(picked: list, scores: dict[int, float], highlights: list, lexical: d
             page=c.page_start, page_end=c.page_end, section=c.section, paragraph=c.paragraph,
             start=c.start, end=c.end, text=c.text, highlights=hl, priorities=c.priorities,
             priority_scores=c.priority_scores, lexical_score=float(lexical.get(c.vec_id, 0.0)),
-            dense_score=float(dense.get(c.vec_id, 0.0)), ocr=c.ocr, strength=c.strength)
+            dense_score=float(dense.get(c.vec_id, 0.0)), ocr=c.ocr, strength=c.strength, role=c.role)
         for r, (c, hl) in enumerate(zip(picked, highlights), start=1))
