@@ -15,7 +15,7 @@ import numpy as np
 
 from index import catalog, multilingual, store
 from index.embedder import Embedder
-from search import lexical, passages, ranking
+from search import lexical, passages, ranker as learned, ranking
 from search.glossary import load_glossary
 from search.hits import Filters, SearchResult
 from search.prepare import Prepared, prepare
@@ -66,6 +66,10 @@ class Searcher:
         self.conn = None
         self._loaded: _Loaded | None = None
         self._ml_encoder = None
+        # THB_RANKER=learned: the learned ranker (search/ranker.py), loaded at the first search;
+        # `thb train-ranker` sets it (and `capture`, a list receiving each query's features) itself.
+        self.learned: learned.LearnedRanker | None = None
+        self.capture: list | None = None
         self.refresh()
 
     # The loaded index, for callers that read it (tests, benchmarks).
@@ -198,6 +202,7 @@ class Searcher:
         rows = store.fetch_chunks(self.conn, candidates)
         sections = {k: (rows[k].section, rows[k].language or "en") for k in candidates[:params.rerank_depth] if k in rows}
         scores = ranking.second_stage(scores, candidates[:params.rerank_depth], sections, prep.identifiers, params)
+        scores = self._learned_scores(loaded, prep, found, scores, candidates[:params.rerank_depth], rows)
         ranked = sorted(candidates, key=lambda k: (-scores[k], k))[:depth]
         if self.tuning.provision_hits:
             rows = passages.as_provisions(self.conn, rows, ranked)
@@ -208,6 +213,26 @@ class Searcher:
         hits = passages.to_hits(picked, scores, highlights, found.lexical, found.dense)
         return SearchResult(query=prep.query, hits=hits, message="" if hits else NO_MATCH_MESSAGE,
                             expansions=tuple(f"{lang}:{t}" for lang, ts in prep.expansion.terms for t in ts))
+
+    def _learned_scores(self, loaded: _Loaded, prep: Prepared, found, scores: dict, top: list[int], rows: dict) -> dict:
+        """With the learned ranker: the best `top` rescored by it (its logits, every other candidate
+        below them); features are passed to `capture` when set (training)."""
+        if self.settings.ranker != "learned" and self.capture is None:
+            return scores
+        if self.learned is None and self.settings.ranker == "learned":
+            self.learned = learned.LearnedRanker.load()
+        top = [k for k in top if k in rows]
+        view = passages.as_provisions(self.conn, rows, top) if self.tuning.provision_hits else rows
+        x = learned.features(top, scores, found, view, prep, loaded.doc_of)
+        if self.capture is not None:
+            self.capture.append((prep.query, top, x, {k: view[k] for k in top}))
+        if self.settings.ranker != "learned" or not top:
+            return scores
+        logits = self.learned.logits(x)
+        floor = float(logits.min()) - 1.0
+        out = {k: floor - 1.0 + 1.0 / (2.0 + i) for i, k in enumerate(sorted(scores, key=lambda k: (-scores[k], k)))}
+        out.update(zip(top, logits.tolist()))
+        return out
 
     def _allowed_ids(self, filters: Filters) -> set[int] | None:
         if filters.empty:

@@ -299,6 +299,8 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
                                               "multilingual": on},
              # everything on, as `thb search` runs by default
              "default": {"fusion": "convex", "use_glossary": True, "multilingual": on}}
+    # the default pipeline with the learned ranker (search/ranker.py) in place of the hand-set fusion
+    modes["learned"] = {**modes["default"], "ranker": "learned"}
     # The default ranking with one ranking feature (search.ranking.Tuning) off, or all of them.
     full = modes["default"]
     tunings = {"default-docprior": {"doc_prior_weight": 0.0},
@@ -383,8 +385,9 @@ def _register_commands() -> None:
     from bench.cli import bench
     from ui.cli_recommendations import recommendations
     from ui.cli_tag import retag, tag
+    from ui.cli_train_ranker import train_ranker
 
-    for command in (tag, retag, bench, recommendations):
+    for command in (tag, retag, bench, recommendations, train_ranker):
         cli.add_command(command)
 
 
