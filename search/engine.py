@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 EMPTY_QUERY_MESSAGE = "Type a question or some keywords to search."
 EMPTY_INDEX_MESSAGE = "The index is empty: add documents with `thb ingest PATH` or on the Documents tab."
 NO_MATCH_MESSAGE = "No passage matches this search."
+NO_STRONG_MATCH = ("No strong match: no passage clearly answers this search. The nearest passages follow; "
+                   "try other words or fewer filters.")
 MAX_QUERY_CHARS = 2000
 # Repeated identical searches (same words, filters, top_k, settings, index generation) are answered
 # from memory: a few hundred results of ten hits are a few MB.
@@ -202,7 +204,7 @@ class Searcher:
         rows = store.fetch_chunks(self.conn, candidates)
         sections = {k: (rows[k].section, rows[k].language or "en") for k in candidates[:params.rerank_depth] if k in rows}
         scores = ranking.second_stage(scores, candidates[:params.rerank_depth], sections, prep.identifiers, params)
-        scores = self._learned_scores(loaded, prep, found, scores, candidates[:params.rerank_depth], rows)
+        scores, confidence = self._learned_scores(loaded, prep, found, scores, candidates[:params.rerank_depth], rows)
         ranked = sorted(candidates, key=lambda k: (-scores[k], k))[:depth]
         if self.tuning.provision_hits:
             rows = passages.as_provisions(self.conn, rows, ranked)
@@ -210,29 +212,37 @@ class Searcher:
                                       max_per_doc=self.settings.max_hits_per_doc)
         highlights = (passages.highlight(prep.query, prep.expansion, prep.identifiers, picked)
                       if self.settings.highlight else [()] * len(picked))
-        hits = passages.to_hits(picked, scores, highlights, found.lexical, found.dense)
+        hits = passages.to_hits(picked, scores, highlights, found.lexical, found.dense, confidence)
+        best = max((h.confidence for h in hits if h.confidence is not None), default=None)
+        weak = best is not None and best < self.learned.meta.get("notice_threshold", 0.0)
         return SearchResult(query=prep.query, hits=hits, message="" if hits else NO_MATCH_MESSAGE,
+                            notice=NO_STRONG_MATCH if weak else "",
                             expansions=tuple(f"{lang}:{t}" for lang, ts in prep.expansion.terms for t in ts))
 
-    def _learned_scores(self, loaded: _Loaded, prep: Prepared, found, scores: dict, top: list[int], rows: dict) -> dict:
-        """With the learned ranker: the best `top` rescored by it (its logits, every other candidate
-        below them); features are passed to `capture` when set (training)."""
-        if self.settings.ranker != "learned" and self.capture is None:
-            return scores
-        if self.learned is None and self.settings.ranker == "learned":
+    def _learned_scores(self, loaded: _Loaded, prep: Prepared, found, scores: dict, top: list[int],
+                        rows: dict) -> tuple[dict, dict]:
+        """The learned ranker's probability for each of the best `top` (the hits' confidence, when
+        its weights exist) and, with THB_RANKER=learned, their scores from it (its logits, every
+        other candidate below them); features are passed to `capture` when set (training)."""
+        if self.learned is None and (self.settings.ranker == "learned" or learned.DEFAULT_WEIGHTS.is_file()):
             self.learned = learned.LearnedRanker.load()
+        if self.learned is None and self.capture is None:
+            return scores, {}
         top = [k for k in top if k in rows]
         view = passages.as_provisions(self.conn, rows, top) if self.tuning.provision_hits else rows
         x = learned.features(top, scores, found, view, prep, loaded.doc_of)
         if self.capture is not None:
             self.capture.append((prep.query, top, x, {k: view[k] for k in top}))
-        if self.settings.ranker != "learned" or not top:
-            return scores
+        if self.learned is None or not top:
+            return scores, {}
         logits = self.learned.logits(x)
+        confidence = dict(zip(top, (1.0 / (1.0 + np.exp(-logits))).tolist()))
+        if self.settings.ranker != "learned":
+            return scores, confidence
         floor = float(logits.min()) - 1.0
         out = {k: floor - 1.0 + 1.0 / (2.0 + i) for i, k in enumerate(sorted(scores, key=lambda k: (-scores[k], k)))}
         out.update(zip(top, logits.tolist()))
-        return out
+        return out, confidence
 
     def _allowed_ids(self, filters: Filters) -> set[int] | None:
         if filters.empty:

@@ -16,13 +16,16 @@ import logging
 
 import numpy as np
 
-from search.evaluation import EvalQuery, covers, evaluate, normalise, same_doc
+from search.evaluation import EvalQuery, covers, evaluate, judge, normalise, same_doc
 from search.ranker import LearnedRanker
 
 log = logging.getLogger(__name__)
 
 VERSION = "ranker-v1"
 FOLDS = 5
+# The notice threshold sits this far under the lowest held-out best-hit confidence of the dev
+# queries that have grade-2 evidence in their top 3, so none of them gets the notice.
+NOTICE_MARGIN = 0.9
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,6 +48,17 @@ def labels(query: EvalQuery, rows: list) -> np.ndarray:
         if mine:
             text = normalise(row.text)
             out[i] = int(any(covers(ev, text) for ev in mine))
+    return out
+
+
+def strong_confidences(queries: list[EvalQuery], run: dict[str, list[dict]]) -> list[float]:
+    """The best hit's confidence of each query with grade-2 evidence in its top 3."""
+    out = []
+    for q in queries:
+        hits = run.get(q.qid, [])
+        matched = [int(d.split(":ev")[1]) for d, _s in judge(q, hits, k=3) if d.startswith(f"{q.qid}:ev")]
+        if any(q.relevant[i].get("grade", 1) >= 2 for i in matched):
+            out.append(max((h.get("confidence") or 0.0) for h in hits))
     return out
 
 
@@ -90,7 +104,12 @@ def train(searcher, queries: list[EvalQuery], *, top_k: int = 10, c: float = 1.0
              "learned (in-sample)": evaluate(queries, in_sample_run, k=top_k)}
     figures = {name: {kind: {m: v for m, v in metrics.items() if m in ("queries", "ndcg", "recall", "mrr")}
                       for kind, metrics in per_kind.items()} for name, per_kind in table.items()}
-    final = dataclasses.replace(final, meta={**meta, "evaluation": figures,
+    strong = strong_confidences(queries, cv_run)
+    threshold = round(NOTICE_MARGIN * min(strong), 4) if strong else 0.0
+    final = dataclasses.replace(final, meta={**meta, "evaluation": figures, "notice_threshold": threshold,
+                                             "notice_rule": f"{NOTICE_MARGIN} x the lowest held-out best-hit "
+                                                            f"confidence of the {len(strong)} dev queries with "
+                                                            "grade-2 evidence in the top 3",
                                              "positives": int(sum(y.sum() for y in ys)),
                                              "candidates": int(sum(len(y) for y in ys))})
     return Training(final, table, int(sum(y.sum() for y in ys)), int(sum(len(y) for y in ys)),

@@ -93,8 +93,9 @@ def count_line(shown: int, matching: int, total: int, focus_label: str = "") -> 
     return f"Showing {shown} of {plural(matching, 'passage')}{where}"
 
 
-def results_view_html(hits, view: dict, labels: dict, *, pinned=frozenset(), note: str = "") -> str:
-    """The Ask view: overview, count line, then the ranked list or the grouped list."""
+def results_view_html(hits, view: dict, labels: dict, *, pinned=frozenset(), note: str = "", notice: str = "") -> str:
+    """The Ask view: overview, count line, then the ranked list or the grouped list; `notice` (no
+    strong match, search/engine.py) stands above the list."""
     if not hits:
         return message_html(note or "No passage matches this search.")
     shown, matching = visible_hits(hits, view)
@@ -108,6 +109,8 @@ def results_view_html(hits, view: dict, labels: dict, *, pinned=frozenset(), not
     else:
         body = "".join(card_html(h, labels, best, pinned=h.chunk_id in pinned) for h in shown)
     extra = f'<div class="thb-note">{escape(note)}</div>' if note else ""
+    if notice:
+        extra += f'<div class="thb-note thb-notice" id="no-strong-match" role="status">{escape(notice)}</div>'
     return f'{overview_html(hits, labels, focus)}{extra}{head}<div class="thb-list" id="hit-list">{body}</div>'
 
 

@@ -161,7 +161,8 @@ def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, p
         ctx.exit(_search_file(searcher, queries_file, filters, top_k))
     result = searcher.search(query, filters, top_k)
     if as_json:
-        payload = {"query": result.query, "message": result.message, "hits": [h.to_json() for h in result.hits]}
+        payload = {"query": result.query, "message": result.message, "notice": result.notice,
+                   "hits": [h.to_json() for h in result.hits]}
         if group:
             payload["groups"] = _groups_json(settings, result.hits)
         click.echo(json.dumps(payload, ensure_ascii=False))
@@ -169,6 +170,8 @@ def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, p
     if result.message and not result.hits:
         click.echo(result.message)
         return
+    if result.notice:
+        click.secho(result.notice, fg="yellow", bold=True)
     if group:
         _print_groups(settings, result.hits)
     else:
@@ -202,7 +205,7 @@ def _search_file(searcher, queries_file: Path, filters, top_k: int) -> int:
         results = [_search_alone(searcher, q, filters, top_k) for _n, _qid, q in rows]
     for (number, qid, _q), result in zip(rows, results):
         out[number] = ({"line": number, "qid": qid, "error": result} if isinstance(result, str)
-                       else {"qid": qid, "hits": [h.to_json() for h in result.hits]})
+                       else {"qid": qid, "notice": result.notice, "hits": [h.to_json() for h in result.hits]})
     for number in sorted(out):
         if "error" in out[number]:
             click.echo(f"thb: error: {queries_file}:{number}: {out[number]['error']}", err=True)
