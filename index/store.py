@@ -412,3 +412,9 @@ def term_df(conn: sqlite3.Connection) -> dict[str, int]:
     """How many chunks hold each indexed term, from FTS5's vocabulary."""
     conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.thb_vocab USING fts5vocab(main, 'chunks_fts', 'row')")
     return {r[0]: int(r[1]) for r in conn.execute("SELECT term, doc FROM temp.thb_vocab")}
+
+
+def document_paths(conn: sqlite3.Connection) -> dict[str, str]:
+    """{doc_id: its first path} of every document."""
+    rows = conn.execute("SELECT doc_id, MIN(doc_path) FROM paths GROUP BY doc_id")
+    return {doc_id: path for doc_id, path in rows}

@@ -5,6 +5,7 @@ assemble (search/passages.py). This module only holds the loaded index and runs 
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -15,7 +16,7 @@ import numpy as np
 
 from index import catalog, multilingual, store
 from index.embedder import Embedder
-from search import lexical, passages, ranker as learned, ranking
+from search import comparative, lexical, passages, ranker as learned, ranking
 from search.glossary import load_glossary
 from search.hits import Filters, SearchResult
 from search.prepare import Prepared, prepare
@@ -188,6 +189,35 @@ class Searcher:
         for row, i in enumerate(todo):
             ml_vec = None if ml_vecs is None else ml_vecs[row]
             results[i] = self._search_one(loaded, prepared[row], pending[row], qvecs[row], ml_vec, allowed, top_k)
+            sources = self._sources(loaded, prepared[row])
+            if len(sources) >= 2 and results[i].hits:
+                results[i] = self._compare(loaded, prepared[row], sources, qvecs[row], ml_vec, allowed, top_k,
+                                           results[i])
+
+    def _sources(self, loaded: _Loaded, prep: Prepared) -> list:
+        """The countries and instruments a query names (search/comparative.py)."""
+        instruments = comparative.load_instruments(self.settings.glossary.with_name(comparative.INSTRUMENTS_FILE))
+        if len(prep.intent.countries) < 2 and not any(i.pattern.search(prep.query) for i in instruments):
+            return []
+        paths = getattr(self, "_doc_paths", None)
+        if paths is None or paths[0] != loaded.generation:
+            paths = self._doc_paths = (loaded.generation, store.document_paths(self.conn))
+        return comparative.named_sources(prep.query, prep.intent.countries, instruments, paths[1])
+
+    def _compare(self, loaded: _Loaded, prep: Prepared, sources: list, qvec, ml_vec, allowed, top_k: int,
+                 result: SearchResult) -> SearchResult:
+        """One sub-search per named source, within its chunks; each source's best passage merged in."""
+        extra = []
+        for source in sources:
+            ids = ({k for k, d in loaded.doc_of.items() if d in source.doc_ids} if source.doc_ids
+                   else {k for k, c in loaded.countries.items() if c == source.country})
+            ids = ids if allowed is None else ids & allowed
+            if not ids:
+                continue
+            pending = () if self.settings.fusion == "dense" else loaded.retriever.start_lexical(prep.term_groups)
+            sub = self._search_one(loaded, prep, pending, qvec, ml_vec, ids, 3)
+            extra.append((source, sub.hits))
+        return dataclasses.replace(result, hits=comparative.merge(result.hits, extra, top_k))
 
     def _search_one(self, loaded: _Loaded, prep: Prepared, pending: tuple, qvec: np.ndarray, ml_vec, allowed,
                     top_k: int) -> SearchResult:
