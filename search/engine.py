@@ -207,7 +207,14 @@ class Searcher:
     def _compare(self, loaded: _Loaded, prep: Prepared, sources: list, qvec, ml_vec, allowed, top_k: int,
                  result: SearchResult) -> SearchResult:
         """One sub-search per named source, within its chunks; each source's best passage merged in."""
-        extra = []
+        extra, capture, self.capture = [], self.capture, None  # sub-searches are not training queries
+        try:
+            self._sub_searches(loaded, prep, sources, qvec, ml_vec, allowed, extra)
+        finally:
+            self.capture = capture
+        return dataclasses.replace(result, hits=comparative.merge(result.hits, extra, top_k))
+
+    def _sub_searches(self, loaded: _Loaded, prep: Prepared, sources: list, qvec, ml_vec, allowed, extra: list) -> None:
         for source in sources:
             ids = ({k for k, d in loaded.doc_of.items() if d in source.doc_ids} if source.doc_ids
                    else {k for k, c in loaded.countries.items() if c == source.country})
@@ -217,7 +224,6 @@ class Searcher:
             pending = () if self.settings.fusion == "dense" else loaded.retriever.start_lexical(prep.term_groups)
             sub = self._search_one(loaded, prep, pending, qvec, ml_vec, ids, 3)
             extra.append((source, sub.hits))
-        return dataclasses.replace(result, hits=comparative.merge(result.hits, extra, top_k))
 
     def _search_one(self, loaded: _Loaded, prep: Prepared, pending: tuple, qvec: np.ndarray, ml_vec, allowed,
                     top_k: int) -> SearchResult:

@@ -26,8 +26,9 @@ from search.prepare import Prepared, highlight_terms
 WEIGHTS_DIR = Path(__file__).with_name("ranker_weights")
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "ranker-v1.json"
 BASE_FEATURES = ("first_stage", "lexical", "minilm", "multilingual", "country", "section_id", "doc_prior",
-                 "title", "sentence")
-FEATURES = BASE_FEATURES + tuple(f"role_{r}" for r in ROLES)
+                 "title", "sentence", "native_lexical", "native_multilingual")
+DOC_TYPES = ("international_instrument", "national_legislation", "eu_legislation", "report", "taskforce_publication")
+FEATURES = BASE_FEATURES + tuple(f"role_{r}" for r in ROLES) + tuple(f"type_{t}" for t in DOC_TYPES)
 
 
 def _min_max(values: np.ndarray) -> np.ndarray:
@@ -60,6 +61,9 @@ def features(ids: list[int], scores: Mapping[int, float], candidates, rows: Mapp
         top = best_of_doc.setdefault(doc_of.get(k, ""), [])
         if len(top) < 3:
             top.append(float(v))
+    if prep.intent.language != "en":  # a question not in English: its lexical and e5 sides weigh otherwise
+        x[:, 9], x[:, 10] = x[:, 1], x[:, 3]
+    type_at = {t: len(BASE_FEATURES) + len(ROLES) + i for i, t in enumerate(DOC_TYPES)}
     wanted_ids = set(prep.identifiers)
     terms_by_language: dict[str, set[str]] = {}
     role_at = {r: len(BASE_FEATURES) + i for i, r in enumerate(ROLES)}
@@ -79,6 +83,8 @@ def features(ids: list[int], scores: Mapping[int, float], candidates, rows: Mapp
         x[i, 8] = _best_sentence(wanted, row.text, row.sentences, language)
         if row.role in role_at:
             x[i, role_at[row.role]] = 1.0
+        if row.doc_type in type_at:
+            x[i, type_at[row.doc_type]] = 1.0
     return x
 
 
