@@ -240,10 +240,12 @@ class Searcher:
         rows = store.fetch_chunks(self.conn, candidates)
         sections = {k: (rows[k].section, rows[k].language or "en") for k in candidates[:params.rerank_depth] if k in rows}
         scores = ranking.second_stage(scores, candidates[:params.rerank_depth], sections, prep.identifiers, params)
-        scores, confidence = self._learned_scores(loaded, prep, found, scores, candidates[:params.rerank_depth], rows)
+        scores, confidence, view = self._learned_scores(loaded, prep, found, scores, candidates[:params.rerank_depth],
+                                                        rows)
         ranked = sorted(candidates, key=lambda k: (-scores[k], k))[:depth]
-        if self.tuning.provision_hits:
-            rows = passages.as_provisions(self.conn, rows, ranked)
+        if self.tuning.provision_hits:  # the learned ranker's features already read the top's provisions
+            rows = passages.as_provisions(self.conn, rows, [k for k in ranked if view is None or k not in view])
+            rows.update(view or {})
         picked = passages.select_hits([rows[k] for k in ranked if k in rows], scores, top_k=top_k,
                                       max_per_doc=self.settings.max_hits_per_doc)
         highlights = (passages.highlight(prep.query, prep.expansion, prep.identifiers, picked)
@@ -256,29 +258,31 @@ class Searcher:
                             expansions=tuple(f"{lang}:{t}" for lang, ts in prep.expansion.terms for t in ts))
 
     def _learned_scores(self, loaded: _Loaded, prep: Prepared, found, scores: dict, top: list[int],
-                        rows: dict) -> tuple[dict, dict]:
+                        rows: dict) -> tuple[dict, dict, dict | None]:
         """The learned ranker's probability for each of the best `top` (the hits' confidence, when
         its weights exist) and, with THB_RANKER=learned, their scores from it (its logits, every
-        other candidate below them); features are passed to `capture` when set (training)."""
+        other candidate below them), and the top's rows as whole provisions; features are passed to
+        `capture` when set (training)."""
         if self.learned is None and (self.settings.ranker == "learned" or learned.DEFAULT_WEIGHTS.is_file()):
             self.learned = learned.LearnedRanker.load()
         if self.learned is None and self.capture is None:
-            return scores, {}
+            return scores, {}, None
         top = [k for k in top if k in rows]
         view = passages.as_provisions(self.conn, rows, top) if self.tuning.provision_hits else rows
         x = learned.features(top, scores, found, view, prep, loaded.doc_of)
         if self.capture is not None:
             self.capture.append((prep.query, top, x, {k: view[k] for k in top}))
+        view = {k: view[k] for k in top}
         if self.learned is None or not top:
-            return scores, {}
+            return scores, {}, view
         logits = self.learned.logits(x)
         confidence = dict(zip(top, (1.0 / (1.0 + np.exp(-logits))).tolist()))
         if self.settings.ranker != "learned":
-            return scores, confidence
+            return scores, confidence, view
         floor = float(logits.min()) - 1.0
         out = {k: floor - 1.0 + 1.0 / (2.0 + i) for i, k in enumerate(sorted(scores, key=lambda k: (-scores[k], k)))}
         out.update(zip(top, logits.tolist()))
-        return out, confidence
+        return out, confidence, view
 
     def _allowed_ids(self, filters: Filters) -> set[int] | None:
         if filters.empty:
