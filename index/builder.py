@@ -496,7 +496,8 @@ def _write(settings: IndexSettings, conn, plan: _Plan, vecs, summary: IngestSumm
                     section=chunk.section, paragraph=chunk.paragraph, language=chunk.language, text=chunk.text,
                     embedding=vec.tobytes(), priorities=json.dumps(prios), priority_scores=json.dumps(prio_scores),
                     sentences=json.dumps([list(sp) for sp in chunk.sentences]),
-                    ml_embedding=None if ml_vecs is None else ml_vecs[offset + i].tobytes(), terms=" ".join(terms)))
+                    ml_embedding=None if ml_vecs is None else ml_vecs[offset + i].tobytes(), terms=" ".join(terms),
+                    role=chunk.role))
             offset += len(chunks)
             summary.chunks += len(chunks)
             summary.pages += doc.n_pages

@@ -71,6 +71,7 @@ class Chunk:
     # Sentence (start, end) offsets into `text` (ingest/sentences.py), for highlighting at search.
     sentences: tuple[tuple[int, int], ...] = ()
     ocr: bool = False  # some of its text was read by OCR
+    role: str = ""  # what the chunk is (ingest/roles.py ROLES): preamble, operative, final_clause ...
 
     @property
     def embedding_text(self) -> str:

@@ -14,6 +14,7 @@ from ingest.documents import Chunk, Document, DocumentMeta
 from ingest.errors import SettingsError, UnreadableDocument
 from ingest.metadata import derive_meta, short_title
 from ingest.readers import SUPPORTED_SUFFIXES, read_document
+from ingest.roles import document_roles
 from ingest.sentences import split_sentences
 from ingest.structure import find_units
 
@@ -121,7 +122,9 @@ def prepare_document(source: SourceFile, data: bytes, meta: DocumentMeta | None,
         raise UnreadableDocument(source.path, "no text found")
     spans = split_sentences([c.text for c in chunks])
     ocr_pages = set(raw.ocr_pages)
-    return doc, [dataclasses.replace(c, sentences=sp, ocr=_read_by_ocr(c, ocr_pages)) for c, sp in zip(chunks, spans)]
+    roles = document_roles(doc, chunks)
+    return doc, [dataclasses.replace(c, sentences=sp, ocr=_read_by_ocr(c, ocr_pages), role=role)
+                 for c, sp, role in zip(chunks, spans, roles)]
 
 
 def _read_by_ocr(chunk: Chunk, ocr_pages: set[int]) -> bool:

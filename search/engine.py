@@ -5,6 +5,7 @@ assemble (search/passages.py). This module only holds the loaded index and runs 
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -15,7 +16,7 @@ import numpy as np
 
 from index import catalog, multilingual, store
 from index.embedder import Embedder
-from search import lexical, passages, ranking
+from search import comparative, lexical, passages, ranker as learned, ranking
 from search.glossary import load_glossary
 from search.hits import Filters, SearchResult
 from search.prepare import Prepared, prepare
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 EMPTY_QUERY_MESSAGE = "Type a question or some keywords to search."
 EMPTY_INDEX_MESSAGE = "The index is empty: add documents with `thb ingest PATH` or on the Documents tab."
 NO_MATCH_MESSAGE = "No passage matches this search."
+NO_STRONG_MATCH = ("No strong match: no passage clearly answers this search. The nearest passages follow; "
+                   "try other words or fewer filters.")
 MAX_QUERY_CHARS = 2000
 # Repeated identical searches (same words, filters, top_k, settings, index generation) are answered
 # from memory: a few hundred results of ten hits are a few MB.
@@ -66,6 +69,10 @@ class Searcher:
         self.conn = None
         self._loaded: _Loaded | None = None
         self._ml_encoder = None
+        # THB_RANKER=learned: the learned ranker (search/ranker.py), loaded at the first search;
+        # `thb train-ranker` sets it (and `capture`, a list receiving each query's features) itself.
+        self.learned: learned.LearnedRanker | None = None
+        self.capture: list | None = None
         self.refresh()
 
     # The loaded index, for callers that read it (tests, benchmarks).
@@ -182,6 +189,41 @@ class Searcher:
         for row, i in enumerate(todo):
             ml_vec = None if ml_vecs is None else ml_vecs[row]
             results[i] = self._search_one(loaded, prepared[row], pending[row], qvecs[row], ml_vec, allowed, top_k)
+            sources = self._sources(loaded, prepared[row])
+            if len(sources) >= 2 and results[i].hits:
+                results[i] = self._compare(loaded, prepared[row], sources, qvecs[row], ml_vec, allowed, top_k,
+                                           results[i])
+
+    def _sources(self, loaded: _Loaded, prep: Prepared) -> list:
+        """The countries and instruments a query names (search/comparative.py)."""
+        instruments = comparative.load_instruments(self.settings.glossary.with_name(comparative.INSTRUMENTS_FILE))
+        if len(prep.intent.countries) < 2 and not any(i.pattern.search(prep.query) for i in instruments):
+            return []
+        paths = getattr(self, "_doc_paths", None)
+        if paths is None or paths[0] != loaded.generation:
+            paths = self._doc_paths = (loaded.generation, store.document_paths(self.conn))
+        return comparative.named_sources(prep.query, prep.intent.countries, instruments, paths[1])
+
+    def _compare(self, loaded: _Loaded, prep: Prepared, sources: list, qvec, ml_vec, allowed, top_k: int,
+                 result: SearchResult) -> SearchResult:
+        """One sub-search per named source, within its chunks; each source's best passage merged in."""
+        extra, capture, self.capture = [], self.capture, None  # sub-searches are not training queries
+        try:
+            self._sub_searches(loaded, prep, sources, qvec, ml_vec, allowed, extra)
+        finally:
+            self.capture = capture
+        return dataclasses.replace(result, hits=comparative.merge(result.hits, extra, top_k))
+
+    def _sub_searches(self, loaded: _Loaded, prep: Prepared, sources: list, qvec, ml_vec, allowed, extra: list) -> None:
+        for source in sources:
+            ids = ({k for k, d in loaded.doc_of.items() if d in source.doc_ids} if source.doc_ids
+                   else {k for k, c in loaded.countries.items() if c == source.country})
+            ids = ids if allowed is None else ids & allowed
+            if not ids:
+                continue
+            pending = () if self.settings.fusion == "dense" else loaded.retriever.start_lexical(prep.term_groups)
+            sub = self._search_one(loaded, prep, pending, qvec, ml_vec, ids, 3)
+            extra.append((source, sub.hits))
 
     def _search_one(self, loaded: _Loaded, prep: Prepared, pending: tuple, qvec: np.ndarray, ml_vec, allowed,
                     top_k: int) -> SearchResult:
@@ -198,16 +240,49 @@ class Searcher:
         rows = store.fetch_chunks(self.conn, candidates)
         sections = {k: (rows[k].section, rows[k].language or "en") for k in candidates[:params.rerank_depth] if k in rows}
         scores = ranking.second_stage(scores, candidates[:params.rerank_depth], sections, prep.identifiers, params)
+        scores, confidence, view = self._learned_scores(loaded, prep, found, scores, candidates[:params.rerank_depth],
+                                                        rows)
         ranked = sorted(candidates, key=lambda k: (-scores[k], k))[:depth]
-        if self.tuning.provision_hits:
-            rows = passages.as_provisions(self.conn, rows, ranked)
+        if self.tuning.provision_hits:  # the learned ranker's features already read the top's provisions
+            rows = passages.as_provisions(self.conn, rows, [k for k in ranked if view is None or k not in view])
+            rows.update(view or {})
         picked = passages.select_hits([rows[k] for k in ranked if k in rows], scores, top_k=top_k,
                                       max_per_doc=self.settings.max_hits_per_doc)
         highlights = (passages.highlight(prep.query, prep.expansion, prep.identifiers, picked)
                       if self.settings.highlight else [()] * len(picked))
-        hits = passages.to_hits(picked, scores, highlights, found.lexical, found.dense)
+        hits = passages.to_hits(picked, scores, highlights, found.lexical, found.dense, confidence)
+        best = max((h.confidence for h in hits if h.confidence is not None), default=None)
+        weak = best is not None and best < self.learned.meta.get("notice_threshold", 0.0)
         return SearchResult(query=prep.query, hits=hits, message="" if hits else NO_MATCH_MESSAGE,
+                            notice=NO_STRONG_MATCH if weak else "",
                             expansions=tuple(f"{lang}:{t}" for lang, ts in prep.expansion.terms for t in ts))
+
+    def _learned_scores(self, loaded: _Loaded, prep: Prepared, found, scores: dict, top: list[int],
+                        rows: dict) -> tuple[dict, dict, dict | None]:
+        """The learned ranker's probability for each of the best `top` (the hits' confidence, when
+        its weights exist) and, with THB_RANKER=learned, their scores from it (its logits, every
+        other candidate below them), and the top's rows as whole provisions; features are passed to
+        `capture` when set (training)."""
+        if self.learned is None and (self.settings.ranker == "learned" or learned.DEFAULT_WEIGHTS.is_file()):
+            self.learned = learned.LearnedRanker.load()
+        if self.learned is None and self.capture is None:
+            return scores, {}, None
+        top = [k for k in top if k in rows]
+        view = passages.as_provisions(self.conn, rows, top) if self.tuning.provision_hits else rows
+        x = learned.features(top, scores, found, view, prep, loaded.doc_of)
+        if self.capture is not None:
+            self.capture.append((prep.query, top, x, {k: view[k] for k in top}))
+        view = {k: view[k] for k in top}
+        if self.learned is None or not top:
+            return scores, {}, view
+        logits = self.learned.logits(x)
+        confidence = dict(zip(top, (1.0 / (1.0 + np.exp(-logits))).tolist()))
+        if self.settings.ranker != "learned":
+            return scores, confidence, view
+        floor = float(logits.min()) - 1.0
+        out = {k: floor - 1.0 + 1.0 / (2.0 + i) for i, k in enumerate(sorted(scores, key=lambda k: (-scores[k], k)))}
+        out.update(zip(top, logits.tolist()))
+        return out, confidence, view
 
     def _allowed_ids(self, filters: Filters) -> set[int] | None:
         if filters.empty:

@@ -61,6 +61,9 @@ class Hit:
     dense_score: float = 0.0
     ocr: bool = False  # its text (some page of it) was read by OCR
     strength: str = ""  # strongest GRETA recommendation in its paragraph
+    role: str = ""  # what the passage is (ingest/roles.py): preamble, operative, final_clause ...
+    # The learned ranker's probability that the passage answers (search/ranker.py); None without weights.
+    confidence: float | None = None
 
     @property
     def citation(self) -> str:
@@ -89,7 +92,8 @@ class Hit:
                           for h in self.highlights],
             "priorities": list(self.priorities),
             "priority_scores": self.priority_scores,
-            "ocr": self.ocr, "strength": self.strength,
+            "ocr": self.ocr, "strength": self.strength, "role": self.role,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
         }
 
 
@@ -101,3 +105,4 @@ class SearchResult:
     hits: tuple[Hit, ...]
     message: str = ""
     expansions: tuple[str, ...] = ()
+    notice: str = ""  # "no strong match" when the best hit's confidence is below the ranker's threshold

@@ -118,13 +118,16 @@ def highlight(query: str, expansion: Expansion, identifiers: tuple[str, ...], ch
     return out
 
 
-def to_hits(picked: list, scores: dict[int, float], highlights: list, lexical: dict, dense: dict) -> tuple[Hit, ...]:
-    """The hits, ranked from 1, each with its citation fields, highlights and raw scores."""
+def to_hits(picked: list, scores: dict[int, float], highlights: list, lexical: dict, dense: dict,
+            confidence: dict[int, float] | None = None) -> tuple[Hit, ...]:
+    """The hits, ranked from 1, each with its citation fields, highlights, raw scores and confidence."""
+    confidence = confidence or {}
     return tuple(
         Hit(rank=r, score=float(scores[c.vec_id]), chunk_id=c.chunk_id, doc_id=c.doc_id, doc_path=c.doc_path,
             title=c.title, doc_type=c.doc_type, country=c.country, language=c.language, year=c.year,
             page=c.page_start, page_end=c.page_end, section=c.section, paragraph=c.paragraph,
             start=c.start, end=c.end, text=c.text, highlights=hl, priorities=c.priorities,
             priority_scores=c.priority_scores, lexical_score=float(lexical.get(c.vec_id, 0.0)),
-            dense_score=float(dense.get(c.vec_id, 0.0)), ocr=c.ocr, strength=c.strength)
+            dense_score=float(dense.get(c.vec_id, 0.0)), ocr=c.ocr, strength=c.strength, role=c.role,
+            confidence=confidence.get(c.vec_id))
         for r, (c, hl) in enumerate(zip(picked, highlights), start=1))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,9 @@ class Candidates:
     lexical: dict[int, float]
     dense: dict[int, float]
     boosted: frozenset[int]
+    # The raw cosines of each dense space apart (the learned ranker's features, search/ranker.py).
+    minilm: dict[int, float] = field(default_factory=dict)
+    multilingual: dict[int, float] = field(default_factory=dict)
 
 
 class Retriever:
@@ -43,26 +46,32 @@ class Retriever:
     def candidates(self, pending: tuple, qvec, ml_vec, *, n: int, allowed: set[int] | None, boosted: set[int],
                    mode: str, multilingual_weight: float) -> Candidates:
         """The top `n` of each side (and of the named countries' chunks, scaled among themselves)."""
-        dense = {} if mode == "lexical" else self.dense_side(qvec, ml_vec, n, allowed, multilingual_weight)
+        raw: tuple[dict, dict] = ({}, {})
+        dense = {} if mode == "lexical" else self.dense_side(qvec, ml_vec, n, allowed, multilingual_weight, raw)
         if boosted and mode != "lexical":  # the named country's best passages join the candidates
-            dense.update(self.dense_side(qvec, ml_vec, n, boosted, multilingual_weight))
+            dense.update(self.dense_side(qvec, ml_vec, n, boosted, multilingual_weight, raw))
         found = {}
         if mode != "dense":
             scores = self.finish_lexical(pending, allowed, keep=n, boosted=boosted)
             found = top_n(scores, n)
             if boosted:
                 found.update(top_n({k: v for k, v in scores.items() if k in boosted}, n))
-        return Candidates(found, dense, frozenset(boosted))
+        return Candidates(found, dense, frozenset(boosted), *raw)
 
-    def dense_side(self, qvec, ml_vec, n: int, allowed: set[int] | None, multilingual_weight: float) -> dict[int, float]:
+    def dense_side(self, qvec, ml_vec, n: int, allowed: set[int] | None, multilingual_weight: float,
+                   raw: tuple[dict, dict] | None = None) -> dict[int, float]:
         """The dense candidates among `allowed`: MiniLM cosines, or with the multilingual space in use
         multilingual_weight x min-max(e5) + the rest x min-max(MiniLM) over the union of both top-n.
         Called apart for a named country's chunks, whose scores are then scaled among themselves:
         measured on dev, cross-lingual .616 with one scaling over all candidates, .691 with this."""
         dense = self.dense(qvec, n, allowed)
+        if raw is not None:
+            raw[0].update(dense)
         if ml_vec is None:
             return dense
         ml = self.dense(ml_vec, n, allowed, self.ml_index)
+        if raw is not None:
+            raw[1].update(ml)
         return fusion.convex(ml, dense, lexical_weight=multilingual_weight)
 
     def dense(self, qvec, n: int, allowed: set[int] | None, index=None) -> dict[int, float]:

@@ -110,7 +110,8 @@ class Handlers:
         self._read_page_labels(hits)
         view = dict(view, k=top_k)
         status = f"{plural(len(hits), 'passage')} in {time.perf_counter() - started:.2f} s"
-        return (results.results_view_html(hits, view, self.labels, pinned=pinned_ids(basket), note=note), status,
+        return (results.results_view_html(hits, view, self.labels, pinned=pinned_ids(basket), note=note,
+                                          notice=result.notice), status,
                 hits, view, self._more_button(hits, view), results.heatmap_html(hits, self.labels, query or ""),
                 "", url)
 

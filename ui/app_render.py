@@ -49,6 +49,7 @@ CSS = """
 .thb-prio.thb-on {background: #1d6fb8; color: #fff; border-color: #1d6fb8;}
 .thb-countline {color: #1d3b5c; font-weight: 600; margin: 8px 0 2px 0;}
 .thb-note {color: #1a7f37; margin: 6px 0;}
+.thb-notice {color: #8a4b00; background: #fff4e0; border-left: 4px solid #d98300; padding: 6px 10px; font-weight: 600;}
 .thb-heatmap table {border-collapse: collapse; font-size: 0.9em;}
 .thb-heatmap th, .thb-heatmap td {border: 1px solid #d0d7de; padding: 4px 8px; text-align: center;}
 .thb-heatmap th.thb-row {text-align: left; white-space: nowrap;}

@@ -35,6 +35,12 @@ def relevance_html(score: float, best: float) -> str:
             f'this search (score {score:.3f})">{dots} {word} match</span>')
 
 
+def dots_value(hit) -> float:
+    """What the relevance dots compare: the hit's confidence (search/ranker.py) when it has one
+    (the learned ranker's scores are logits, below zero), else its score."""
+    return hit.confidence if hit.confidence is not None else hit.score
+
+
 def card_html(hit, labels: dict, best: float, *, pinned: bool = False) -> str:
     meta = [country_label(hit.country) if hit.country else "", doc_type_label(hit.doc_type),
             language_label(hit.language) if hit.language else "", str(hit.year or "")]
@@ -49,7 +55,7 @@ def card_html(hit, labels: dict, best: float, *, pinned: bool = False) -> str:
             f'data-chunk="{escape(hit.chunk_id)}" data-priorities="{escape(" ".join(bucket_of(hit)))}">'
             f'<div class="thb-cite"><span class="thb-rank">{hit.rank}.</span> <a class="thb-citation" '
             f'href="{view_url(hit)}" target="_blank" rel="noopener">{escape(citation_of(hit))}</a>{strength_chip(hit)}{pin}</div>'
-            f'<div class="thb-meta">{tags}{relevance_html(hit.score, best)}</div>'
+            f'<div class="thb-meta">{tags}{relevance_html(dots_value(hit), best)}</div>'
             f'{f"<div class=thb-chips>{chips}</div>" if chips else ""}'
             f'<div class="thb-passage">{passage}</div></div>')
 
@@ -93,14 +99,17 @@ def count_line(shown: int, matching: int, total: int, focus_label: str = "") -> 
     return f"Showing {shown} of {plural(matching, 'passage')}{where}"
 
 
-def results_view_html(hits, view: dict, labels: dict, *, pinned=frozenset(), note: str = "") -> str:
-    """The Ask view: overview, count line, then the ranked list or the grouped list."""
+def results_view_html(hits, view: dict, labels: dict, *, pinned=frozenset(), note: str = "", notice: str = "") -> str:
+    """The Ask view: overview, count line, then the ranked list or the grouped list; `notice` (no
+    strong match, search/engine.py) stands above the list."""
     if not hits:
         return message_html(note or "No passage matches this search.")
     shown, matching = visible_hits(hits, view)
     focus = view.get("focus") or ""
     focus_label = NONE_LABEL if focus == NONE_ID else labels.get(focus, focus) if focus else ""
-    best = max(h.score for h in hits)
+    best = max(dots_value(h) for h in hits)
+    if notice:  # nothing answers strongly: no hit is shown as a strong match, even the best
+        best *= 5
     head = (f'<div class="thb-countline" id="count-line">{escape(count_line(len(shown), matching, len(hits), focus_label))}'
             '</div>')
     if view.get("grouped"):
@@ -108,6 +117,8 @@ def results_view_html(hits, view: dict, labels: dict, *, pinned=frozenset(), not
     else:
         body = "".join(card_html(h, labels, best, pinned=h.chunk_id in pinned) for h in shown)
     extra = f'<div class="thb-note">{escape(note)}</div>' if note else ""
+    if notice:
+        extra += f'<div class="thb-note thb-notice" id="no-strong-match" role="status">{escape(notice)}</div>'
     return f'{overview_html(hits, labels, focus)}{extra}{head}<div class="thb-list" id="hit-list">{body}</div>'
 
 
@@ -172,7 +183,9 @@ def cell_html(hits, labels: dict, country: str, priority_id: str, pinned=frozens
     if not chosen:
         return message_html("No passages in this cell.")
     label = NONE_LABEL if priority_id == NONE_ID else labels.get(priority_id, priority_id)
-    best = max(h.score for h in hits)
+    best = max(dots_value(h) for h in hits)
+    if notice:  # nothing answers strongly: no hit is shown as a strong match, even the best
+        best *= 5
     cards = "".join(card_html(h, labels, best, pinned=h.chunk_id in pinned) for h in chosen)
     return (f'<div class="thb-countline" id="cell-title">{escape(country_label(country))} × {escape(label)}: '
             f'{plural(len(chosen), "passage")}</div><div class="thb-list">{cards}</div>')

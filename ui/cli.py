@@ -161,7 +161,8 @@ def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, p
         ctx.exit(_search_file(searcher, queries_file, filters, top_k))
     result = searcher.search(query, filters, top_k)
     if as_json:
-        payload = {"query": result.query, "message": result.message, "hits": [h.to_json() for h in result.hits]}
+        payload = {"query": result.query, "message": result.message, "notice": result.notice,
+                   "hits": [h.to_json() for h in result.hits]}
         if group:
             payload["groups"] = _groups_json(settings, result.hits)
         click.echo(json.dumps(payload, ensure_ascii=False))
@@ -169,6 +170,8 @@ def search(ctx, query, top_k, country, doc_type, language, year_from, year_to, p
     if result.message and not result.hits:
         click.echo(result.message)
         return
+    if result.notice:
+        click.secho(result.notice, fg="yellow", bold=True)
     if group:
         _print_groups(settings, result.hits)
     else:
@@ -202,7 +205,7 @@ def _search_file(searcher, queries_file: Path, filters, top_k: int) -> int:
         results = [_search_alone(searcher, q, filters, top_k) for _n, _qid, q in rows]
     for (number, qid, _q), result in zip(rows, results):
         out[number] = ({"line": number, "qid": qid, "error": result} if isinstance(result, str)
-                       else {"qid": qid, "hits": [h.to_json() for h in result.hits]})
+                       else {"qid": qid, "notice": result.notice, "hits": [h.to_json() for h in result.hits]})
     for number in sorted(out):
         if "error" in out[number]:
             click.echo(f"thb: error: {queries_file}:{number}: {out[number]['error']}", err=True)
@@ -299,6 +302,8 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
                                               "multilingual": on},
              # everything on, as `thb search` runs by default
              "default": {"fusion": "convex", "use_glossary": True, "multilingual": on}}
+    # the default pipeline with the learned ranker (search/ranker.py) in place of the hand-set fusion
+    modes["learned"] = {**modes["default"], "ranker": "learned"}
     # The default ranking with one ranking feature (search.ranking.Tuning) off, or all of them.
     full = modes["default"]
     tunings = {"default-docprior": {"doc_prior_weight": 0.0},
@@ -383,8 +388,9 @@ def _register_commands() -> None:
     from bench.cli import bench
     from ui.cli_recommendations import recommendations
     from ui.cli_tag import retag, tag
+    from ui.cli_train_ranker import train_ranker
 
-    for command in (tag, retag, bench, recommendations):
+    for command in (tag, retag, bench, recommendations, train_ranker):
         cli.add_command(command)
 
 

@@ -15,7 +15,7 @@ from index.store.chunks import (CHUNK_SELECT, STRENGTH_ORDER, ChunkRecord, Chunk
                                 fetch_chunks, fetch_provisions, fts_rows, insert_chunk, ml_embeddings,
                                 section_span, set_ml_embedding, set_priorities, strength_filter_sql)
 from index.store.documents import (DocumentFacets, DocumentLabels, DocumentListing, DocumentRecord, FailureRecord,
-                                   PathRecord, all_documents, all_paths, clear_failure, document,
+                                   PathRecord, all_documents, document_paths, all_paths, clear_failure, document,
                                    document_facets, document_ids, document_ids_added_since,
                                    document_ids_with_prefix, document_labels, document_listing, drop_path,
                                    failures, find_path, has_document, insert_document, insert_path, path_count,
@@ -24,7 +24,7 @@ from index.store.recommendations import (GretaChoices, RecommendationFilters, St
                                          insert_recommendation, list_recommendations, recommendation_vectors,
                                          write_greta_report, write_ocr_pages)
 from index.store.search_reads import ChunkOwner, chunk_owners, filtered_vec_ids, fts_bm25, languages, term_df
-from index.store.schema import (MIGRATIONS, SCHEMA_VERSION, StoreCounts, bump_generation, connect, copy_store, counts,
+from index.store.schema import (MIGRATION_STEPS, MIGRATIONS, fill_roles, has_column, SCHEMA_VERSION, StoreCounts, bump_generation, connect, copy_store, counts,
                                 file_schema_version, generation, get_meta, has_table, migrate, open_readonly,
                                 quick_check, schema_version, set_meta, transaction)
 
@@ -43,5 +43,5 @@ __all__ = [
     "list_recommendations", "migrate", "ml_embeddings", "open_readonly", "path_count", "paths_of", "paths_under",
     "quick_check", "recommendation_vectors", "record_failure", "schema_version", "section_span", "set_meta",
     "set_ml_embedding", "set_priorities", "strength_filter_sql", "touch_path", "transaction", "write_greta_report",
-    "write_ocr_pages", "ChunkOwner", "ProvisionSpan", "chunk_owners", "filtered_vec_ids", "fts_bm25", "languages", "term_df",
+    "write_ocr_pages", "ChunkOwner", "ProvisionSpan", "MIGRATION_STEPS", "fill_roles", "has_column", "document_paths", "chunk_owners", "filtered_vec_ids", "fts_bm25", "languages", "term_df",
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.store.schema import has_table
+from index.store.schema import has_column, has_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,7 @@ class StoredChunk:
     sentences: tuple[tuple[int, int], ...] | None = None
     ocr: bool = False  # a page of it was read by OCR
     strength: str = ""  # strongest GRETA recommendation in its paragraph (urges | considers | invites)
+    role: str = ""  # ingest/roles.py ROLES; "" in a store older than schema 5 opened read-only
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class ChunkRecord:
     sentences: str | None = None
     ml_embedding: bytes | None = None
     terms: str = ""
+    role: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +102,16 @@ class TextSpan:
 
 
 _RECORD_COLUMNS = ("chunk_id, doc_id, ordinal, start, end, page_start, page_end, section, paragraph, language, "
-                   "text, embedding, priorities, priority_scores, sentences, ml_embedding")
+                   "text, embedding, priorities, priority_scores, sentences, ml_embedding, role")
 
 
 def insert_chunk(conn: sqlite3.Connection, chunk: ChunkRecord) -> int:
     """Write a chunk and its FTS5 terms (within the caller's transaction); returns its vec_id."""
     cur = conn.execute(
-        f"INSERT INTO chunks ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        f"INSERT INTO chunks ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (chunk.chunk_id, chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.page_start, chunk.page_end,
          chunk.section, chunk.paragraph, chunk.language, chunk.text, chunk.embedding, chunk.priorities,
-         chunk.priority_scores, chunk.sentences, chunk.ml_embedding))
+         chunk.priority_scores, chunk.sentences, chunk.ml_embedding, chunk.role))
     conn.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)", (cur.lastrowid, chunk.terms))
     return cur.lastrowid
 
@@ -120,7 +122,7 @@ def _record(r, terms: str = "") -> ChunkRecord:
         end=r["end"], page_start=r["page_start"], page_end=r["page_end"], section=r["section"],
         paragraph=r["paragraph"], language=r["language"], text=r["text"], embedding=r["embedding"],
         priorities=r["priorities"], priority_scores=r["priority_scores"], sentences=r["sentences"],
-        ml_embedding=r["ml_embedding"], terms=terms)
+        ml_embedding=r["ml_embedding"], terms=terms, role=r["role"] if "role" in r.keys() else "")
 
 
 def chunk_records(conn: sqlite3.Connection) -> list[ChunkRecord]:
@@ -213,7 +215,8 @@ def ml_embeddings(conn: sqlite3.Connection, dimension: int) -> tuple[np.ndarray,
 
 CHUNK_SELECT = """
 SELECT c.vec_id, c.chunk_id, c.doc_id, c.page_start, c.page_end, c.section, c.paragraph, c.start,
-       c.end, c.text, c.priorities, c.priority_scores, c.sentences, d.title, d.doc_type, d.country, d.language,
+       c.end, c.text, c.priorities, c.priority_scores, c.sentences, {role} AS role, d.title, d.doc_type, d.country,
+       d.language,
        d.year, (SELECT p.doc_path FROM paths p WHERE p.doc_id = d.doc_id ORDER BY p.doc_path LIMIT 1) AS doc_path
 FROM chunks c JOIN documents d ON d.doc_id = c.doc_id
 """
@@ -293,7 +296,8 @@ def fetch_chunks(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, Stor
         batch = [int(v) for v in vec_ids[i:i + 500]]
         marks = ",".join("?" * len(batch))
         flags = chunk_flags(conn, batch)
-        for r in conn.execute(f"{CHUNK_SELECT} WHERE c.vec_id IN ({marks})", batch):
+        select = CHUNK_SELECT.format(role="c.role" if has_column(conn, "chunks", "role") else "''")
+        for r in conn.execute(f"{select} WHERE c.vec_id IN ({marks})", batch):
             out[r["vec_id"]] = StoredChunk(
                 vec_id=r["vec_id"], chunk_id=r["chunk_id"], doc_id=r["doc_id"], doc_path=r["doc_path"] or "",
                 title=r["title"], doc_type=r["doc_type"], country=r["country"] or "",
@@ -302,7 +306,7 @@ def fetch_chunks(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, Stor
                 start=r["start"], end=r["end"], text=r["text"],
                 priorities=tuple(json.loads(r["priorities"])), priority_scores=json.loads(r["priority_scores"]),
                 sentences=None if r["sentences"] is None else tuple(tuple(sp) for sp in json.loads(r["sentences"])),
-                **flags.get(r["vec_id"], {}),
+                role=r["role"], **flags.get(r["vec_id"], {}),
             )
     return out
 

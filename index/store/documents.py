@@ -219,3 +219,9 @@ def failures(conn: sqlite3.Connection) -> list[FailureRecord]:
     """The recorded failures, newest first."""
     return [FailureRecord(*r) for r in conn.execute(
         "SELECT root, doc_path, reason, at, datetime(at, 'unixepoch') FROM failures ORDER BY at DESC")]
+
+
+def document_paths(conn: sqlite3.Connection) -> dict[str, str]:
+    """{doc_id: its first path} of every document."""
+    rows = conn.execute("SELECT doc_id, MIN(doc_path) FROM paths GROUP BY doc_id")
+    return {doc_id: path for doc_id, path in rows}

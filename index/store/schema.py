@@ -5,12 +5,13 @@ is derived data: when it is missing or from another generation, it is rebuilt fr
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 MIGRATIONS = {
     1: """
@@ -72,6 +73,11 @@ MIGRATIONS = {
     );
     CREATE INDEX recommendations_doc ON recommendations(doc_id)
     """,
+    # The chunk's role (ingest/roles.py): preamble, operative, final_clause ... Filled for the
+    # chunks already stored from their documents' text (fill_roles), without re-embedding.
+    5: """
+    ALTER TABLE chunks ADD COLUMN role TEXT NOT NULL DEFAULT ''
+    """,
 }
 
 
@@ -96,8 +102,41 @@ def migrate(conn: sqlite3.Connection) -> None:
         with transaction(conn):
             for statement in _statements(MIGRATIONS[version]):
                 conn.execute(statement)
+            if version in MIGRATION_STEPS:
+                MIGRATION_STEPS[version](conn)
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+
+
+def fill_roles(conn: sqlite3.Connection) -> int:
+    """Give every stored chunk its role, from its document and chunk rows rebuilt as ingest made
+    them (ingest/roles.py reads only text, offsets, labels and the document's type); returns how
+    many chunks were filled."""
+    from ingest.documents import Chunk, Document, DocumentMeta
+    from ingest.roles import document_roles
+
+    filled = 0
+    docs = conn.execute("SELECT doc_id, title, doc_type, language, text, page_starts FROM documents").fetchall()
+    for d in docs:
+        doc = Document(doc_id=d[0], doc_path="", source_path="", text=d[4],
+                       meta=DocumentMeta(title=d[1], doc_type=d[2], language=d[3] or ""),
+                       page_starts=tuple(json.loads(d[5] or "[]")))
+        rows = conn.execute('SELECT vec_id, chunk_id, ordinal, text, start, "end", section, page_start, page_end, '
+                            "language, paragraph FROM chunks WHERE doc_id = ? ORDER BY ordinal", (d[0],)).fetchall()
+        chunks = [Chunk(chunk_id=r[1], doc_id=d[0], ordinal=r[2], text=r[3], start=r[4], end=r[5], section=r[6],
+                        page_start=r[7], page_end=r[8], language=r[9], paragraph=r[10]) for r in rows]
+        roles = document_roles(doc, chunks)
+        conn.executemany("UPDATE chunks SET role = ? WHERE vec_id = ?", [(role, r[0]) for role, r in zip(roles, rows)])
+        filled += len(rows)
+    return filled
+
+
+# Python steps that run after a migration's SQL, in the same transaction.
+MIGRATION_STEPS = {5: fill_roles}
+
+
+def has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    return any(r[1] == column for r in conn.execute(f"PRAGMA table_info({table})"))
 
 
 def _statements(script: str) -> list[str]:

@@ -1,7 +1,7 @@
-"""Schema migrations from every earlier schema (1, 2, 3) to the current one.
+"""Schema migrations from every earlier schema (1, 2, 3, 4) to the current one.
 
 Each old store is created with the SQL that version shipped with, frozen here as it was in git
-(schema 1 at 7a62683, 2 at a72d305, 3 at 0ec2c7c), not read back from index/store.py, so an edit
+(schema 1 at 7a62683, 2 at a72d305, 3 at 0ec2c7c, 4 at 4048a2a), not read back from index/store.py, so an edit
 to an old migration cannot make its own test pass. The store is opened with the current code.
 """
 from __future__ import annotations
@@ -44,7 +44,28 @@ CREATE TABLE failures (
 """
 SCHEMA_2 = SCHEMA_1 + "ALTER TABLE chunks ADD COLUMN sentences TEXT;\n"
 SCHEMA_3 = SCHEMA_2 + "ALTER TABLE chunks ADD COLUMN ml_embedding BLOB;\n"
-OLD_SCHEMAS = {1: SCHEMA_1, 2: SCHEMA_2, 3: SCHEMA_3}
+# Schema 4 (the GRETA and OCR tables) as it shipped at 4048a2a.
+SCHEMA_4 = SCHEMA_3 + """
+CREATE TABLE ocr_pages (
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE, page INTEGER NOT NULL,
+        seconds REAL NOT NULL, PRIMARY KEY (doc_id, page)
+    );
+CREATE TABLE greta_reports (
+        doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE, country TEXT NOT NULL,
+        round INTEGER, year INTEGER, code TEXT NOT NULL, label TEXT NOT NULL
+    );
+CREATE TABLE recommendations (
+        rec_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE, ordinal INTEGER NOT NULL,
+        paragraph TEXT NOT NULL, page_start INTEGER, page_end INTEGER, start INTEGER NOT NULL,
+        end INTEGER NOT NULL, strength TEXT NOT NULL, text TEXT NOT NULL, authorities TEXT NOT NULL,
+        articles TEXT NOT NULL, source TEXT NOT NULL, in_appendix INTEGER NOT NULL,
+        priorities TEXT NOT NULL DEFAULT '[]', priority_scores TEXT NOT NULL DEFAULT '{}', embedding BLOB,
+        UNIQUE (doc_id, ordinal)
+    );
+CREATE INDEX recommendations_doc ON recommendations(doc_id);
+"""
+OLD_SCHEMAS = {1: SCHEMA_1, 2: SCHEMA_2, 3: SCHEMA_3, 4: SCHEMA_4}
 
 TEXTS = ["Article 13. Recovery and reflection period of at least 30 days.",
          "Article 4. Trafficking in human beings means the recruitment of persons."]

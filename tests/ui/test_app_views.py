@@ -127,3 +127,13 @@ def test_the_ask_form_strength_filter_reaches_the_search_filters():
     assert parse_filters(*values).strengths == ("urges", "considers")
     assert filter_values_of(filters_dict(*values))[6] == ("urges", "considers")
     assert parse_filters(*values[:6]).strengths == ()
+
+
+def test_the_no_strong_match_notice_stands_above_the_list_and_no_hit_looks_strong():
+    hits = [make_hit(r) for r in range(1, 4)]
+    notice = "No strong match: nothing answers."
+    html = results.results_view_html(hits, dict(results.DEFAULT_VIEW), {}, notice=notice)
+    assert html.index('id="no-strong-match"') < html.index('id="hit-list"')
+    assert "strong match</span>" not in html
+    assert "strong match</span>" in results.results_view_html(hits, dict(results.DEFAULT_VIEW), {})
+    assert 'id="no-strong-match"' not in results.results_view_html(hits, dict(results.DEFAULT_VIEW), {})

@@ -1,0 +1,51 @@
+"""Comparative questions (search/comparative.py): the instruments a question names, the merge that
+gives each named source its best passage, and on the session index (real files, real encoders) a
+question naming three instruments returns all three in the top 10."""
+from __future__ import annotations
+
+import pytest
+
+from search.comparative import INSTRUMENTS_FILE, Source, load_instruments, merge, named_sources
+from search.hits import Hit
+from search.settings import DEFAULT_GLOSSARY
+
+INSTRUMENTS = load_instruments(DEFAULT_GLOSSARY.with_name(INSTRUMENTS_FILE))
+PATHS = {"d197": "international/coe-cets197-convention-action-against-trafficking.txt",
+         "dpal": "international/un-palermo-trafficking-protocol-2000.txt",
+         "d029": "international/ilo-c029-forced-labour-convention-1930.txt",
+         "dno": "legislation/no-straffeloven-2005.txt"}
+THREE = ("How do the Palermo Protocol, the ILO Forced Labour Convention and the Council of Europe "
+         "Convention define exploitation?")
+
+
+def _hit(rank: int, doc_id: str, country: str = "", confidence: float | None = None) -> Hit:
+    return Hit(rank=rank, score=1.0 / rank, chunk_id=f"{doc_id}-{rank}", doc_id=doc_id, doc_path=PATHS.get(doc_id, ""),
+               title=doc_id, doc_type="x", country=country, language="en", year=None, page=None, page_end=None,
+               section="", paragraph="", start=0, end=1, text="t", confidence=confidence)
+
+
+def test_a_question_naming_three_instruments_names_their_documents():
+    sources = named_sources(THREE, (), INSTRUMENTS, PATHS)
+    assert [sorted(s.doc_ids) for s in sources] == [["d197"], ["d029"], ["dpal"]]
+    assert named_sources("What does the law say about forced marriage?", (), INSTRUMENTS, PATHS) == []
+    assert [s.country for s in named_sources("Sweden vs Norway", ("SE", "NO"), INSTRUMENTS, PATHS)] == ["SE", "NO"]
+
+
+def test_merge_gives_each_missing_source_its_most_confident_passage():
+    main = tuple(_hit(r, "dno", "NO") for r in range(1, 11))
+    subs = [(Source("NO", country="NO"), main[:3]),
+            (Source("Palermo", doc_ids=frozenset({"dpal"})), (_hit(1, "dpal", confidence=0.1),
+                                                             _hit(2, "dpal", confidence=0.6))),
+            (Source("C029", doc_ids=frozenset({"d029"})), ())]
+    merged = merge(main, subs, 10)
+    assert len(merged) == 10 and [h.rank for h in merged] == list(range(1, 11))
+    assert merged[-1].chunk_id == "dpal-2"  # the more confident of its sub-search
+    assert merged[0].chunk_id == "dno-1"
+    assert merge(main, subs[:1], 10) == main
+
+
+@pytest.mark.slow
+def test_three_named_instruments_all_answer_in_the_top_10(searcher):
+    hits = searcher.search(THREE).hits
+    paths = {h.doc_path for h in hits}
+    assert {PATHS["d197"], PATHS["dpal"], PATHS["d029"]} <= paths, [h.doc_path for h in hits]
