@@ -177,7 +177,7 @@ def heatmap_html(hits, labels: dict, query: str, chosen: tuple[str, str] | None 
             f'{escape(NONE_HINT)}. Click a cell to read its passages below.</p></div>')
 
 
-def cell_html(hits, labels: dict, country: str, priority_id: str, pinned=frozenset()) -> str:
+def cell_html(hits, labels: dict, country: str, priority_id: str, pinned=frozenset(), notice: str = "") -> str:
     chosen = [h for h in sorted(hits, key=lambda h: h.rank) if (h.country or "?") == country
               and priority_id in bucket_of(h)]
     if not chosen:
