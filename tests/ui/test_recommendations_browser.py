@@ -6,42 +6,29 @@ refreshes docs/screenshots/recommendations.png.
 """
 from __future__ import annotations
 
-import threading
-import time
 
 import pytest
 
-from tests.ui.test_ui_browser import CHROMIUM, FLAGS, SHOTS, TIMEOUT_MS, _free_port, sync_api
+from tests.ui.test_ui_browser import CHROMIUM, FLAGS, SHOTS, TIMEOUT_MS, sync_api
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def greta_url(tmp_path_factory):
-    import uvicorn
-
     from index.builder import ingest_paths
     from ui.settings import load_settings
     from search.engine import Searcher
     from tests.kit.greta_fixtures import write_corpus
-    from ui.app import build_server
+    from tests.kit.reliability_kit import serve
 
     corpus = write_corpus(tmp_path_factory.mktemp("greta"))
     settings = load_settings(home=tmp_path_factory.mktemp("greta-home"), multilingual="off")
     summary = ingest_paths(settings.index, [corpus])
     assert not summary.failed and summary.recommendations == 16, summary
-    port = _free_port()
-    app = build_server(settings, searcher=Searcher(settings.search), port=port)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started and time.time() < deadline:
-        time.sleep(0.1)
-    assert server.started, "the app did not start"
-    yield f"http://127.0.0.1:{port}"
+    server, url = serve(settings, searcher=Searcher(settings.search))
+    yield url
     server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture

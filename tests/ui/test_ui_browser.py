@@ -12,8 +12,6 @@ import os
 import re
 import shutil
 import tempfile
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -31,12 +29,6 @@ SHOTS = Path(os.environ.get("THB_SCREENSHOTS") or Path(tempfile.gettempdir()) / 
 TIMEOUT_MS = int(os.environ.get("THB_TEST_TIMEOUT_MS", "120000"))  # a loaded two-core machine embeds slowly; normal answers take ~1 s
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(request, tmp_path_factory):
     """The app served from a copy of the session index; THB_TEST_APP_URL points the tests that do
@@ -45,27 +37,16 @@ def app_url(request, tmp_path_factory):
     if os.environ.get("THB_TEST_APP_URL"):
         yield os.environ["THB_TEST_APP_URL"].rstrip("/")
         return
-    import uvicorn
-
     from search.engine import Searcher
-    from ui.app import build_server
+    from tests.kit.reliability_kit import serve
 
     session_settings = request.getfixturevalue("session_settings")
     home = tmp_path_factory.mktemp("ui-home")
     shutil.copytree(session_settings.home, home, dirs_exist_ok=True)
     settings = session_settings.replace(home=home)
-    port = _free_port()
-    app = build_server(settings, searcher=Searcher(settings.search), port=port)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started and time.time() < deadline:
-        time.sleep(0.1)
-    assert server.started, "the app did not start"
-    yield f"http://127.0.0.1:{port}"
+    server, url = serve(settings, searcher=Searcher(settings.search))
+    yield url
     server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
