@@ -240,14 +240,20 @@ class Searcher:
         rows = store.fetch_chunks(self.conn, candidates)
         sections = {k: (rows[k].section, rows[k].language or "en") for k in candidates[:params.rerank_depth] if k in rows}
         scores = ranking.second_stage(scores, candidates[:params.rerank_depth], sections, prep.identifiers, params)
-        scores, confidence, view = self._learned_scores(loaded, prep, found, scores, candidates[:params.rerank_depth],
-                                                        rows)
+        top = candidates[:params.rerank_depth]
+        confidence, view = {}, None
+        if self.settings.ranker == "learned" or self.capture is not None:  # the ranking itself needs them
+            scores, confidence, view = self._learned_scores(loaded, prep, found, scores, top, rows)
         ranked = sorted(candidates, key=lambda k: (-scores[k], k))[:depth]
         if self.tuning.provision_hits:  # the learned ranker's features already read the top's provisions
             rows = passages.as_provisions(self.conn, rows, [k for k in ranked if view is None or k not in view])
             rows.update(view or {})
         picked = passages.select_hits([rows[k] for k in ranked if k in rows], scores, top_k=top_k,
                                       max_per_doc=self.settings.max_hits_per_doc)
+        if view is None:  # fusion ranks: only the shown hits need a confidence, so only their rows are read
+            shown = {c.vec_id for c in picked}
+            confidence = self._confidence(loaded, prep, found, scores, [k for k in top if k in rows],
+                                          {k: rows[k] for k in top if k in shown and k in rows})
         highlights = (passages.highlight(prep.query, prep.expansion, prep.identifiers, picked)
                       if self.settings.highlight else [()] * len(picked))
         hits = passages.to_hits(picked, scores, highlights, found.lexical, found.dense, confidence)
@@ -256,6 +262,18 @@ class Searcher:
         return SearchResult(query=prep.query, hits=hits, message="" if hits else NO_MATCH_MESSAGE,
                             notice=NO_STRONG_MATCH if weak else "",
                             expansions=tuple(f"{lang}:{t}" for lang, ts in prep.expansion.terms for t in ts))
+
+    def _confidence(self, loaded: _Loaded, prep: Prepared, found, scores: dict, top: list[int],
+                    rows: dict) -> dict[int, float]:
+        """The learned ranker's probability for the candidates of `top` that `rows` holds (the
+        shown hits, as whole provisions): the set-level features (scaled scores, document prior)
+        come from all of `top`, as in training, the per-chunk ones only from these rows."""
+        if self.learned is None and learned.DEFAULT_WEIGHTS.is_file():
+            self.learned = learned.LearnedRanker.load()
+        if self.learned is None or not rows or not top:
+            return {}
+        logits = self.learned.logits(learned.features(top, scores, found, rows, prep, loaded.doc_of))
+        return {k: p for k, p in zip(top, (1.0 / (1.0 + np.exp(-logits))).tolist()) if k in rows}
 
     def _learned_scores(self, loaded: _Loaded, prep: Prepared, found, scores: dict, top: list[int],
                         rows: dict) -> tuple[dict, dict, dict | None]:
