@@ -5,9 +5,8 @@ for the same number of hits, cite a hit the same way and group hits by the same 
 """
 from __future__ import annotations
 
-from pathlib import Path
 
-from index.taxonomy import Taxonomy, load_taxonomy
+from index.taxonomy import Taxonomy
 from search.grouping import PriorityGroup, group_by_priority
 from search.hits import Filters
 
