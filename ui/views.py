@@ -5,7 +5,6 @@ for the same number of hits, cite a hit the same way and group hits by the same 
 """
 from __future__ import annotations
 
-
 from index.taxonomy import Taxonomy
 from search.grouping import PriorityGroup, group_by_priority
 from search.hits import Filters
