@@ -67,7 +67,10 @@ class _Plan:
 def _remove_stale_temp_files(settings: IndexSettings) -> None:
     """Temp files left by a killed ingest (we hold the lock, so none is being written now)."""
     for tmp in settings.index_dir.glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
+        if tmp.is_dir():  # a postings folder being written (index/postings.py)
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
     _remove_stale_rebuilds(settings)
 
 
@@ -232,6 +235,7 @@ def _ingest_locked(settings: IndexSettings, paths: list[Path], *, prune: bool, p
         ml_delta = incremental.Delta(tuple(removed_ids), ids, ml_vecs)
         ml_info = catalog.write_ml_vectors(settings, incremental.update_ml_vectors(
             settings, conn, manifest, generation_before, ml_delta, backfill))
+        catalog.write_postings(settings, conn)
         checkpoint("before_manifest", pause_dir=settings.index_dir)
         catalog.write_manifest(settings, conn, index_type="flat", multilingual=ml_info)
     finally:

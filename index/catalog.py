@@ -15,7 +15,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from index import store, vectors
+from index import postings, store, vectors
 from index.embedder import model_dimension, vectors_compatible
 from index.errors import IndexBusy, IndexDamaged, IndexMismatch
 from index.settings import IndexSettings
@@ -167,6 +167,15 @@ def write_manifest(settings: IndexSettings, conn, *, index_type: str, multilingu
     tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     os.replace(tmp, path)
     return manifest
+
+
+def write_postings(settings: IndexSettings, conn) -> None:
+    """The BM25 postings of the store's current generation, for searchers to map (index/postings.py).
+    A cache: when it cannot be written, searchers build the postings themselves."""
+    try:
+        postings.write(settings.index_dir, postings.build(conn))
+    except OSError as exc:
+        log.warning("%s: BM25 postings not written (%s); searchers will build them", settings.index_dir, exc)
 
 
 def _tagger_meta(conn) -> dict | None:

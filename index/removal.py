@@ -36,6 +36,7 @@ def remove_documents(settings: IndexSettings, doc_ids: list[str], *, wait_s: flo
             vectors.write_index_atomic(index, settings.index_dir / catalog.FAISS_NAME)
             ml_info = catalog.write_ml_vectors(settings, incremental.update_ml_vectors(
                 settings, conn, manifest, generation_before, delta))
+            catalog.write_postings(settings, conn)
             catalog.write_manifest(settings, conn, index_type="flat", multilingual=ml_info)
         finally:
             conn.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index import catalog, multilingual, store
+from index import postings as index_postings
 from index.embedder import Embedder
 from search import comparative, lexical, passages, ranker as learned, ranking
 from search.glossary import load_glossary
@@ -115,8 +116,7 @@ class Searcher:
         current = store.generation(conn)
         index = catalog.load_vectors(index_settings, conn, manifest)
         owners = store.chunk_owners(conn)
-        postings = (lexical.LexicalIndex.load(conn)
-                    if self.settings.lexical_in_memory and index.ntotal <= lexical.MAX_CHUNKS else None)
+        postings = self._postings(conn, current, index.ntotal) if self.settings.lexical_in_memory else None
         ml_index = catalog.load_ml_vectors(index_settings, conn, manifest)
         if ml_index is not None and ml_index.ntotal != index.ntotal:
             log.warning("only %d of %d chunks have multilingual vectors: not used until `thb ingest --rebuild` "
@@ -125,6 +125,16 @@ class Searcher:
         return _Loaded(current, identity, Retriever(conn, path, index, ml_index, postings, self._pool),
                        store.languages(conn), {o.vec_id: o.country for o in owners},
                        {o.vec_id: o.doc_id for o in owners})
+
+    def _postings(self, conn, generation: int, size: int) -> "lexical.LexicalIndex | None":
+        """The BM25 postings the last ingest wrote for this generation (mapped, any size), else
+        built from the store up to lexical.MAX_CHUNKS chunks, else none (FTS5 answers)."""
+        written = index_postings.load(self.settings.index.index_dir, generation)
+        if written is not None:
+            return lexical.LexicalIndex.from_postings(written)
+        if size > lexical.MAX_CHUNKS:
+            return None
+        return lexical.LexicalIndex.from_postings(index_postings.build(conn))
 
     def _close(self) -> None:
         if self.conn is not None:

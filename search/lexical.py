@@ -12,34 +12,25 @@ matches where its terms stand at consecutive positions, as in FTS5. Tokens are f
 table's tokenizer (unicode61, remove_diacritics 2) folds them: lower case, diacritics off, split at
 anything that is not a letter or digit. tests/test_lexical.py checks both against FTS5 on the corpus.
 
-The arrays cost about 8 bytes a token (100 tokens a chunk): an index over MAX_CHUNKS chunks stays in
-SQLite and is searched with FTS5 instead.
+The arrays cost about 8 bytes a token (100 tokens a chunk). The writer saves them beside the store
+at each ingest (`index/postings.py`) and a searcher maps them; a searcher that has to build them
+itself does so only up to MAX_CHUNKS chunks, and searches FTS5 beyond.
 """
 from __future__ import annotations
 
-import re
 import sqlite3
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 
-from index import store
+from index import postings
+from index.postings import fold
 
 K1 = 1.2
 B = 0.75
 MIN_IDF = 1e-6
 MAX_CHUNKS = 250_000  # about 200 MB of postings; beyond it FTS5 answers from disk
 _POSITION_BITS = 20   # a row holds fewer than a million tokens (a chunk holds a few hundred)
-_TOKEN_RE = re.compile(r"[^\W_]+")
-
-
-def fold(text: str) -> list[str]:
-    """Tokens as FTS5's unicode61 tokenizer with remove_diacritics 2 makes them."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    if not text.isascii():
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return _TOKEN_RE.findall(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,31 +55,13 @@ class LexicalIndex:
         self._norm = K1 * (1 - B + B * lengths / self.avgdl) if self.n else lengths.astype(np.float64)
 
     @classmethod
+    def from_postings(cls, p: postings.Postings) -> "LexicalIndex":
+        return cls(p.rowids, np.asarray(p.lengths, dtype=np.float64), p.term_spans(), p.rows, p.positions)
+
+    @classmethod
     def load(cls, conn: sqlite3.Connection, table: str = "chunks_fts") -> "LexicalIndex":
         """Read the table's text (one pass, no per-term queries) and build the postings."""
-        folded: dict[str, list[str]] = {}
-        ids: dict[str, int] = {}
-        rowids, lengths, term_of, row_of, pos_of = [], [], [], [], []
-        for fts in store.fts_rows(conn, table):
-            rowid, text, row = fts.rowid, fts.terms, len(rowids)
-            rowids.append(rowid)
-            tokens = []
-            for word in (text or "").split():
-                parts = folded.get(word)
-                if parts is None:
-                    parts = folded[word] = fold(word)
-                tokens.extend(parts)
-            lengths.append(len(tokens))
-            term_of.extend(ids.setdefault(t, len(ids)) for t in tokens)
-            row_of.extend([row] * len(tokens))
-            pos_of.extend(range(len(tokens)))
-        order = np.argsort(np.asarray(term_of, dtype=np.int32), kind="stable")
-        sorted_terms = np.asarray(term_of, dtype=np.int32)[order]
-        bounds = np.searchsorted(sorted_terms, np.arange(len(ids) + 1))
-        names = list(ids)
-        terms = {names[i]: (int(bounds[i]), int(bounds[i + 1])) for i in range(len(ids))}
-        return cls(np.asarray(rowids, dtype=np.int64), np.asarray(lengths, dtype=np.float64), terms,
-                   np.asarray(row_of, dtype=np.int32)[order], np.asarray(pos_of, dtype=np.int32)[order])
+        return cls.from_postings(postings.build(conn, table))
 
     def vocabulary(self) -> set[str]:
         return set(self.terms)

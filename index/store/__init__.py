@@ -26,13 +26,13 @@ from index.store.recommendations import (GretaChoices, RecommendationFilters, St
 from index.store.search_reads import ChunkOwner, chunk_owners, filtered_vec_ids, fts_bm25, languages, term_df
 from index.store.schema import (MIGRATION_STEPS, MIGRATIONS, fill_roles, has_column, SCHEMA_VERSION, StoreCounts, bump_generation, connect, copy_store, counts,
                                 file_schema_version, generation, get_meta, has_table, migrate, open_readonly,
-                                quick_check, schema_version, set_meta, transaction)
+                                quick_check, schema_version, set_meta, snapshot, transaction)
 
 __all__ = [
     "CHUNK_SELECT", "MIGRATIONS", "SCHEMA_VERSION", "STRENGTH_ORDER",
     "ChunkRecord", "ChunkText", "ChunkVectors", "DocumentFacets", "DocumentLabels", "DocumentListing",
     "DocumentRecord", "FailureRecord", "FtsRow", "GretaChoices", "PathRecord", "RecommendationFilters",
-    "StoreCounts", "StoredChunk", "StoredRecommendation", "TextSpan",
+    "StoreCounts", "StoredChunk", "snapshot", "StoredRecommendation", "TextSpan",
     "all_documents", "all_embeddings", "all_paths", "bump_generation", "chunk_at", "chunk_flags", "chunk_record",
     "chunk_records", "chunk_texts", "chunk_vec_ids", "chunk_vectors", "clear_failure", "connect", "copy_store",
     "count_chunks",

@@ -152,6 +152,20 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 
 @contextmanager
+def snapshot(conn: sqlite3.Connection):
+    """One read transaction: every read inside sees the same committed state (WAL). Inside a
+    transaction already open on `conn`, that one."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
+@contextmanager
 def transaction(conn: sqlite3.Connection):
     """One IMMEDIATE transaction: all of it lands, or none of it."""
     conn.execute("BEGIN IMMEDIATE")

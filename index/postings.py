@@ -1,0 +1,132 @@
+"""The FTS5 table's terms as postings arrays, written beside the store for the searcher to map.
+
+`search/lexical.py` scores BM25 from postings held in memory (one per token: row and position,
+grouped by term). Building them means reading and folding every chunk's terms: about 1.3 s for the
+shared corpus's 4,000 chunks, minutes at a million, paid by every process that opens the index (most
+of a cold `thb search`). So the writer builds them once, at the end of each ingest, into
+`postings-g<generation>/` (numpy files, the folder renamed into place whole), and a searcher maps
+them in milliseconds (`np.load(mmap_mode="r")`: pages are read as queries touch them). A searcher
+that finds no folder for the store's current generation builds them itself, as before.
+
+Tokens are folded the way the table's tokenizer (unicode61, remove_diacritics 2) folds them: lower
+case, diacritics off, split at anything that is not a letter or digit.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import sqlite3
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index import store
+
+log = logging.getLogger(__name__)
+
+PREFIX = "postings-g"
+_TOKEN_RE = re.compile(r"[^\W_]+")
+_ARRAYS = ("rowids", "lengths", "rows", "positions", "bounds")
+
+
+def fold(text: str) -> list[str]:
+    """Tokens as FTS5's unicode61 tokenizer with remove_diacritics 2 makes them."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    if not text.isascii():
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _TOKEN_RE.findall(text)
+
+
+@dataclass(frozen=True)
+class Postings:
+    """Every token of the table: `rows`/`positions` sorted by (term, row, position); term i's
+    postings are [bounds[i], bounds[i + 1])."""
+
+    generation: int
+    rowids: np.ndarray     # row index -> FTS rowid (the chunk's vec_id), ascending
+    lengths: np.ndarray    # tokens per row
+    terms: tuple[str, ...]
+    bounds: np.ndarray
+    rows: np.ndarray
+    positions: np.ndarray
+
+    def term_spans(self) -> dict[str, tuple[int, int]]:
+        bounds = self.bounds.tolist()
+        return {t: (bounds[i], bounds[i + 1]) for i, t in enumerate(self.terms)}
+
+
+def build(conn: sqlite3.Connection, table: str = "chunks_fts") -> Postings:
+    """The postings of the table as the store holds it now (one read snapshot, labelled with its
+    generation)."""
+    folded: dict[str, list[str]] = {}
+    ids: dict[str, int] = {}
+    rowids, lengths, term_of, row_of, pos_of = [], [], [], [], []
+    with store.snapshot(conn):
+        generation = store.generation(conn) if store.has_table(conn, "meta") else 0
+        for fts in store.fts_rows(conn, table):
+            row = len(rowids)
+            rowids.append(fts.rowid)
+            tokens = []
+            for word in (fts.terms or "").split():
+                parts = folded.get(word)
+                if parts is None:
+                    parts = folded[word] = fold(word)
+                tokens.extend(parts)
+            lengths.append(len(tokens))
+            term_of.extend(ids.setdefault(t, len(ids)) for t in tokens)
+            row_of.extend([row] * len(tokens))
+            pos_of.extend(range(len(tokens)))
+    term_arr = np.asarray(term_of, dtype=np.int32)
+    order = np.argsort(term_arr, kind="stable")
+    bounds = np.searchsorted(term_arr[order], np.arange(len(ids) + 1)).astype(np.int64)
+    return Postings(generation, np.asarray(rowids, dtype=np.int64), np.asarray(lengths, dtype=np.int32),
+                    tuple(ids), bounds, np.asarray(row_of, dtype=np.int32)[order],
+                    np.asarray(pos_of, dtype=np.int32)[order])
+
+
+def folder(index_dir: Path, generation: int) -> Path:
+    return Path(index_dir) / f"{PREFIX}{generation}"
+
+
+def write(index_dir: Path, postings: Postings) -> Path:
+    """Write the folder for the postings' generation (whole or not at all), then remove the
+    folders of other generations. Only the writer (holding the ingest lock) calls this."""
+    target = folder(index_dir, postings.generation)
+    tmp = Path(index_dir) / f".{target.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        for name in _ARRAYS:
+            np.save(tmp / f"{name}.npy", getattr(postings, name))
+        blob = "\x00".join(postings.terms).encode("utf-8")
+        np.save(tmp / "terms.npy", np.frombuffer(blob, dtype=np.uint8))
+        shutil.rmtree(target, ignore_errors=True)
+        os.rename(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for other in Path(index_dir).glob(f"{PREFIX}*"):
+        if other != target:
+            shutil.rmtree(other, ignore_errors=True)
+    return target
+
+
+def load(index_dir: Path, generation: int) -> Postings | None:
+    """The written postings of this generation, mapped; None when there are none (or unreadable)."""
+    path = folder(index_dir, generation)
+    if not path.is_dir():
+        return None
+    try:
+        arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+        blob = bytes(np.load(path / "terms.npy"))
+    except (OSError, ValueError) as exc:
+        log.warning("%s: unreadable postings (%s): building them from the store", path, exc)
+        return None
+    terms = tuple(blob.decode("utf-8").split("\x00")) if blob else ()
+    if len(arrays["bounds"]) != len(terms) + 1 or len(arrays["rowids"]) != len(arrays["lengths"]):
+        log.warning("%s: inconsistent postings: building them from the store", path)
+        return None
+    return Postings(generation, terms=terms, **arrays)
