@@ -218,6 +218,8 @@ class Searcher:
                  result: SearchResult) -> SearchResult:
         """One sub-search per named source, within its chunks; each source's best passage merged in."""
         extra, capture, self.capture = [], self.capture, None  # sub-searches are not training queries
+        # A source the main hits already show gets no sub-search: the merge would not use it.
+        sources = [s for s in sources if not any(s.holds(h) for h in result.hits[:top_k])]
         try:
             self._sub_searches(loaded, prep, sources, qvec, ml_vec, allowed, extra)
         finally:
