@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest import spawner
 from ingest.errors import UnreadableDocument
 
 log = logging.getLogger(__name__)
@@ -137,10 +138,10 @@ class _PdfWorker:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [str(Path(__file__).resolve().parent.parent)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
             THB_PDF_WORKER_PARENT=str(os.getpid()))
-        try:
-            self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                                         close_fds=True)
+        try:  # forked from the spawner thread: a PR_SET_PDEATHSIG child dies with its forking thread
+            self.proc = spawner.popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                                      close_fds=True)
         except OSError as exc:
             raise _NoChildProcess(str(exc)) from None
         self.buffer = b""
@@ -280,9 +281,9 @@ def serve_pdf_worker() -> None:
 def _die_with_parent() -> None:
     """Child side: end when the parent does, even by kill -9 in the middle of a page.
 
-    Linux: prctl(PR_SET_PDEATHSIG, SIGKILL) has the kernel kill us when the parent dies; a
-    watcher thread polling the parent's pid covers other systems (and a parent that died before
-    the prctl took effect)."""
+    Linux: prctl(PR_SET_PDEATHSIG, SIGKILL) has the kernel kill us when the parent's forking
+    thread dies, hence ingest/spawner.py's long-lived thread; a watcher thread polling the
+    parent's pid covers other systems (and a parent that died before the prctl took effect)."""
     import os
     import signal
     import sys

@@ -95,8 +95,15 @@ def image_only_pdf() -> bytes:
     return _bytes(writer)
 
 
-def looping_pdf(levels: int = 40) -> bytes:
-    """A page whose form XObjects each draw the next one twice: 2**levels work for pypdf."""
+def looping_pdf(levels: int = 12, leaf_ops: int = 100_000) -> bytes:
+    """A page pypdf stays inside for tens of minutes: a chain of form XObjects that each draw the
+    next one twice, ending in a form of `leaf_ops` "q Q" pairs.
+
+    pypdf (6.x) stops after 5000 form invocations per page, so depth alone no longer loops (the
+    old 40-deep chain of tiny forms ended in about 3 s). Here every invocation is slow by itself:
+    pypdf re-parses a form on each use, ~1 s for 100 000 pairs, and 2**(levels-1) = 2048 leaf
+    invocations stay under the cap. "q Q" adds no text, so memory stays flat. Flate keeps the
+    file at ~2 KB."""
     from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject, NumberObject
 
     writer = _pdf_writer(["Looping page"])
@@ -105,14 +112,14 @@ def looping_pdf(levels: int = 40) -> bytes:
     previous = None
     for _ in range(levels):
         form = DecodedStreamObject()
-        form.set_data(b"BT /F1 12 Tf (x) Tj ET /X Do /X Do" if previous else b"BT /F1 12 Tf (leaf) Tj ET")
+        form.set_data(b"/X Do /X Do" if previous else b"BT /F1 12 Tf (leaf) Tj ET " + b"q Q " * leaf_ops)
         form.update({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
                      NameObject("/BBox"): ArrayObject([NumberObject(0)] * 3 + [NumberObject(100)])})
         resources = DictionaryObject({NameObject("/Font"): font})
         if previous:
             resources[NameObject("/XObject")] = DictionaryObject({NameObject("/X"): previous})
         form[NameObject("/Resources")] = resources
-        previous = writer._add_object(form)
+        previous = writer._add_object(form.flate_encode())
     page["/Resources"][NameObject("/XObject")] = DictionaryObject({NameObject("/X"): previous})
     content = DecodedStreamObject()
     content.set_data(b"/X Do")
