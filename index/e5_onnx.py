@@ -21,6 +21,7 @@ import functools
 import logging
 import os
 import re
+import threading
 import warnings
 from pathlib import Path
 
@@ -72,6 +73,7 @@ class E5Onnx:
         self._onnx_path = onnx_path
         # Loaded on first use: a searcher needs only the query side, an ingest only the passage side.
         self._tokenizer = self._query_tokenizer = self._session = self._query_session = None
+        self._loading = threading.Lock()
         self._pool = None
 
     @property
@@ -86,14 +88,18 @@ class E5Onnx:
         return self._encode([PASSAGE + t for t in texts], self._session, self.tokenizer)
 
     def queries(self, texts: list[str]) -> np.ndarray:
-        # A query is one short text: it gets both cores (a session with 2 threads), and the
-        # tokenizer that loads in 0.2 s (index/e5_tokens.py) instead of the passages' 1.2-3 s one.
-        if self._query_session is None:
-            from index import e5_tokens
-
-            self._query_tokenizer = e5_tokens.load(str(self._onnx_path.parent), model_stem())
-            self._query_session = self._new_session(threads=self._workers)
+        self.prepare_queries()
         return self._encode([QUERY + t for t in texts], self._query_session, self._query_tokenizer)
+
+    def prepare_queries(self) -> None:
+        """Load the query side: a session with both cores (a query is one short text) and the
+        tokenizer that loads in 0.2 s (index/e5_tokens.py) instead of the passages' 1.2-3 s one."""
+        with self._loading:
+            if self._query_session is None:
+                from index import e5_tokens
+
+                self._query_tokenizer = e5_tokens.load(str(self._onnx_path.parent), model_stem())
+                self._query_session = self._new_session(threads=self._workers)
 
     def _new_session(self, threads: int):
         import onnxruntime as ort

@@ -31,11 +31,11 @@ class QueryTokenizer:
     """Token ids (without <s> and </s>) of short, already prefixed texts."""
 
     def __init__(self, pieces: list[str], scores: np.ndarray, *, bos: int, eos: int, unk: int,
-                 normalisation: dict[int, str]):
+                 normalisation: dict[int, str], longest: int = 0):
         self.bos, self.eos, self.unk = bos, eos, unk
-        self._ids = {p: i for i, p in enumerate(pieces)}
+        self._ids = dict(zip(pieces, range(len(pieces))))
         self._scores = scores.astype(np.float64).tolist()
-        self._longest = max(len(p) for p in pieces)
+        self._longest = longest or max(map(len, pieces))
         self._unk_score = float(scores.min()) - UNK_PENALTY
         self._table = str.maketrans(normalisation)
 
@@ -78,7 +78,7 @@ class QueryTokenizer:
 
 
 def vocabulary_path(models_dir: Path, stem: str) -> Path:
-    return Path(models_dir) / f"{stem}-vocab.npz"
+    return Path(models_dir) / f"{stem}-vocab-v2.npz"
 
 
 @functools.lru_cache(maxsize=2)
@@ -94,7 +94,7 @@ def load(models_dir: str, stem: str) -> QueryTokenizer:
         replacements = bytes(data["norm_text"]).decode("utf-8").split("\x00")
         scores = data["scores"]
     return QueryTokenizer(pieces, scores, bos=special[0], eos=special[1], unk=special[2],
-                          normalisation=dict(zip(codes, replacements)))
+                          normalisation=dict(zip(codes, replacements)), longest=special[3])
 
 
 def _write_vocabulary(path: Path) -> None:
@@ -107,7 +107,7 @@ def _write_vocabulary(path: Path) -> None:
     try:
         np.savez(tmp, pieces=np.frombuffer("\x00".join(vocab.pieces).encode("utf-8"), dtype=np.uint8),
                  scores=np.asarray(vocab.scores, dtype=np.float32),
-                 special=np.asarray([vocab.bos, vocab.eos, vocab.unk], dtype=np.int64),
+                 special=np.asarray([vocab.bos, vocab.eos, vocab.unk, max(map(len, vocab.pieces))], dtype=np.int64),
                  norm_codes=np.asarray(codes, dtype=np.int64),
                  norm_text=np.frombuffer("\x00".join(vocab.normalisation[c] for c in codes).encode("utf-8"),
                                          dtype=np.uint8))

