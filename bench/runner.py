@@ -65,6 +65,9 @@ def bench_ingest(settings, corpus: Path, quick: bool, engines: tuple[str, ...] =
         summary = ingest_paths(scratch.index, [corpus], engine=engine)
         seconds = time.perf_counter() - started
         first_home = first_home or scratch
+        if summary.task_seconds:
+            rows_extra.update(ray_projection(summary.task_seconds, seconds - summary.parallel_seconds,
+                                             summary.parallel_seconds))
         rows.append({"section": "ingest", "engine": engine, "multilingual": settings.index.multilingual,
                      "corpus": str(corpus), "home": str(scratch.home), "docs": summary.added,
                      "chunks": summary.chunks, "pipeline_s": round(seconds, 1),
@@ -81,6 +84,26 @@ def bench_ingest(settings, corpus: Path, quick: bool, engines: tuple[str, ...] =
     rows[-1].update({"pdf_pages_per_s": round(pdf_pages / pdf_s, 1) if pdf_s else None,
                      "peak_rss_mb": round(peak_rss_mb())})
     return rows
+
+
+def ray_projection(task_s: list[float], serial_s: float, parallel_s: float, workers=(2, 4, 8)) -> dict:
+    """Ingest time on W Ray workers worked out from the measured per-document task seconds: the
+    one writer's serial part as measured, plus the tasks placed longest first on the least busy
+    worker (LPT). One task is one document, so the longest document bounds the parallel part.
+    The tasks were timed two at a time on a 2-core machine, with the writer beside them: on
+    dedicated cores each would run faster, so the projection errs long."""
+    def makespan(n: int) -> float:
+        loads = [0.0] * n
+        for t in sorted(task_s, reverse=True):
+            loads[loads.index(min(loads))] += t
+        return max(loads)
+
+    out = {"ray_tasks": len(task_s), "ray_task_s_total": round(sum(task_s), 1),
+           "ray_task_s_max": round(max(task_s), 1), "ray_parallel_s": round(parallel_s, 1),
+           "ray_serial_s": round(serial_s, 1)}
+    for n in workers:
+        out[f"ray_projected_s_{n}_workers"] = round(serial_s + makespan(n), 1)
+    return out
 
 
 def _raw_encoders(settings, texts: list[str], quick: bool) -> dict:

@@ -47,6 +47,10 @@ class IngestSummary:
     ocr_pages: int = 0  # pages read by OCR (ingest/ocr.py), and the seconds that took
     ocr_seconds: float = 0.0
     recommendations: int = 0  # GRETA recommendations extracted (ingest/greta.py)
+    # --engine ray: each document task's seconds, and the wall time from the first submit to the
+    # last result (the part that more workers shorten; the rest is the one writer's)
+    task_seconds: list[float] = field(default_factory=list)
+    parallel_seconds: float = 0.0
 
     def line(self) -> str:
         extra = f"; {self.ocr_pages} pages by OCR in {self.ocr_seconds:.1f} s" if self.ocr_pages else ""

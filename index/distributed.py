@@ -107,9 +107,11 @@ def plan_and_embed(settings, conn, sources, summary, progress, *, address: str |
         pending[id(ref)] = ref
         return ref, None  # placeholders; filled in below once the task is done
 
+    started = time.perf_counter()
     plan = plan_fn(settings, conn, sources, summary, progress, prepare=submit)
     refs = [doc for _s, doc, _c, _i in plan.new_docs]
     results = ray.get(refs) if refs else []
+    summary.parallel_seconds = time.perf_counter() - started
     kept, parts, ml_parts, task_s = [], [], [], []
     for (source, _ref, _none, info), result in zip(plan.new_docs, results):
         task_s.append(result.seconds)
@@ -120,6 +122,7 @@ def plan_and_embed(settings, conn, sources, summary, progress, *, address: str |
         parts.append(result.vectors)
         ml_parts.append(result.ml_vectors)
     plan.new_docs[:] = kept
+    summary.task_seconds = task_s
     if task_s:
         log.info("ray: %d tasks, %.1f s of task time (median %.2f s)", len(task_s), sum(task_s), float(np.median(task_s)))
     vecs = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
