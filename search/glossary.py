@@ -76,13 +76,31 @@ def matched_concepts(query: str, glossary: Glossary, *, source_languages: tuple[
     """Concepts one of whose terms (in a source language) occurs in the query."""
     tokens = tokenize(query)
     query_stems = {lang: tuple(stem_tokens(tokens, lang)) for lang in source_languages}
-    present = {lang: set(stems) for lang, stems in query_stems.items()}
-    out = []
-    for concept in glossary.concepts:
-        if any(lang in query_stems and any(s and s[0] in present[lang] and _contains(query_stems[lang], s) for s in seqs)
-               for lang, seqs in concept.stems):
-            out.append(concept)
-    return tuple(out)
+    by_first = _by_first_stem(glossary)
+    found = set()
+    for lang, stems in query_stems.items():
+        for first in set(stems):
+            for index, seq in by_first.get((lang, first), ()):
+                if index not in found and _contains(stems, seq):
+                    found.add(index)
+    return tuple(glossary.concepts[i] for i in sorted(found))
+
+
+_FIRST_STEMS: dict[int, tuple] = {}
+
+
+def _by_first_stem(glossary: Glossary) -> dict:
+    """{(language, first stem): [(concept index, stem sequence)]}, built once per glossary."""
+    cached = _FIRST_STEMS.get(id(glossary))
+    if cached is None or cached[0] is not glossary:
+        index: dict = {}
+        for i, concept in enumerate(glossary.concepts):
+            for lang, seqs in concept.stems:
+                for seq in seqs:
+                    if seq:
+                        index.setdefault((lang, seq[0]), []).append((i, seq))
+        cached = _FIRST_STEMS[id(glossary)] = (glossary, index)
+    return cached[1]
 
 
 def expand(query: str, glossary: Glossary, *, source_languages: tuple[str, ...] = ("en",),

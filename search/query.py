@@ -93,9 +93,11 @@ def load_countries(path: Path) -> tuple[Country, ...]:
 def understand(query: str, countries: tuple[Country, ...]) -> QueryIntent:
     """The countries (codes, in table order) and their languages that the query names."""
     tokens = tuple(tokenize(query))
+    present = set(tokens)
     codes, languages = [], []
     for country in countries:
-        if any(tokens[i:i + len(n)] == n for n in country.names for i in range(len(tokens) - len(n) + 1)):
+        if any(n[0] in present and any(tokens[i:i + len(n)] == n for i in range(len(tokens) - len(n) + 1))
+               for n in country.names):
             codes.append(country.code)
             languages.extend(lang for lang in country.languages if lang not in languages)
     kinds = sum(1 for words in SOURCE_KINDS if words & set(tokens))
