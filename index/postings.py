@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 PREFIX = "postings-g"
 _TOKEN_RE = re.compile(r"[^\W_]+")
 _ARRAYS = ("rowids", "lengths", "rows", "positions", "bounds")
+_ROW_MEMO = 200_000  # rows whose term ids are kept for reuse by identical rows
 
 
 def fold(text: str) -> list[str]:
@@ -61,31 +62,38 @@ class Postings:
 
 def build(conn: sqlite3.Connection, table: str = "chunks_fts") -> Postings:
     """The postings of the table as the store holds it now (one read snapshot, labelled with its
-    generation)."""
-    folded: dict[str, list[str]] = {}
+    generation). Terms are numbered in order of first appearance; each word is folded once, and a
+    row whose terms repeat an earlier row's (copies of a document) reuses its term ids."""
+    words: dict[str, tuple[int, ...]] = {}
     ids: dict[str, int] = {}
-    rowids, lengths, term_of, row_of, pos_of = [], [], [], [], []
+    seen_rows: dict[str, np.ndarray] = {}
+    rowids, parts = [], []
     with store.snapshot(conn):
         generation = store.generation(conn) if store.has_table(conn, "meta") else 0
         for fts in store.fts_rows(conn, table):
-            row = len(rowids)
+            text = fts.terms or ""
+            row = seen_rows.get(text)
+            if row is None:
+                tokens: list[int] = []
+                for word in text.split():
+                    term_ids = words.get(word)
+                    if term_ids is None:
+                        term_ids = words[word] = tuple(ids.setdefault(t, len(ids)) for t in fold(word))
+                    tokens.extend(term_ids)
+                row = np.array(tokens, dtype=np.int32)
+                if len(seen_rows) < _ROW_MEMO:
+                    seen_rows[text] = row
             rowids.append(fts.rowid)
-            tokens = []
-            for word in (fts.terms or "").split():
-                parts = folded.get(word)
-                if parts is None:
-                    parts = folded[word] = fold(word)
-                tokens.extend(parts)
-            lengths.append(len(tokens))
-            term_of.extend(ids.setdefault(t, len(ids)) for t in tokens)
-            row_of.extend([row] * len(tokens))
-            pos_of.extend(range(len(tokens)))
-    term_arr = np.asarray(term_of, dtype=np.int32)
-    order = np.argsort(term_arr, kind="stable")
-    bounds = np.searchsorted(term_arr[order], np.arange(len(ids) + 1)).astype(np.int64)
-    return Postings(generation, np.asarray(rowids, dtype=np.int64), np.asarray(lengths, dtype=np.int32),
-                    tuple(ids), bounds, np.asarray(row_of, dtype=np.int32)[order],
-                    np.asarray(pos_of, dtype=np.int32)[order])
+            parts.append(row)
+    lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+    term_of = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+    starts = np.cumsum(lengths) - lengths
+    row_of = np.repeat(np.arange(len(parts), dtype=np.int32), lengths)
+    pos_of = (np.arange(len(term_of), dtype=np.int64) - np.repeat(starts, lengths)).astype(np.int32)
+    order = np.argsort(term_of, kind="stable")
+    bounds = np.searchsorted(term_of[order], np.arange(len(ids) + 1)).astype(np.int64)
+    return Postings(generation, np.asarray(rowids, dtype=np.int64), lengths.astype(np.int32), tuple(ids), bounds,
+                    row_of[order], pos_of[order])
 
 
 def folder(index_dir: Path, generation: int) -> Path:
