@@ -53,6 +53,9 @@ class _Loaded:
     languages: tuple[str, ...]
     countries: dict[int, str]
     doc_of: dict[int, str]
+    # each country's and document's chunk ids: a query naming one reads its set, not every chunk
+    ids_of_country: dict[str, frozenset[int]]
+    ids_of_doc: dict[str, frozenset[int]]
 
 
 class Searcher:
@@ -131,9 +134,16 @@ class Searcher:
             log.warning("only %d of %d chunks have multilingual vectors: not used until `thb ingest --rebuild` "
                         "runs with THB_MULTILINGUAL set", ml_index.ntotal, index.ntotal)
             ml_index = None
+        by_country: dict[str, list[int]] = {}
+        by_doc: dict[str, list[int]] = {}
+        for o in owners:
+            by_country.setdefault(o.country, []).append(o.vec_id)
+            by_doc.setdefault(o.doc_id, []).append(o.vec_id)
         return _Loaded(current, identity, Retriever(conn, path, index, ml_index, postings, self._pool),
                        store.languages(conn), {o.vec_id: o.country for o in owners},
-                       {o.vec_id: o.doc_id for o in owners})
+                       {o.vec_id: o.doc_id for o in owners},
+                       {c: frozenset(ids) for c, ids in by_country.items()},
+                       {d: frozenset(ids) for d, ids in by_doc.items()})
 
     def _postings(self, conn, generation: int, size: int) -> "lexical.LexicalIndex | None":
         """The BM25 postings the last ingest wrote for this generation (mapped, any size), else
@@ -237,8 +247,8 @@ class Searcher:
 
     def _sub_searches(self, loaded: _Loaded, prep: Prepared, sources: list, qvec, ml_vec, allowed, extra: list) -> None:
         for source in sources:
-            ids = ({k for k, d in loaded.doc_of.items() if d in source.doc_ids} if source.doc_ids
-                   else {k for k, c in loaded.countries.items() if c == source.country})
+            ids = (frozenset().union(*(loaded.ids_of_doc.get(d, ()) for d in source.doc_ids)) if source.doc_ids
+                   else loaded.ids_of_country.get(source.country, frozenset()))
             ids = ids if allowed is None else ids & allowed
             if not ids:
                 continue
@@ -335,8 +345,8 @@ class Searcher:
         """Chunks of the countries the query names (empty when the boost is off)."""
         if not prep.intent.countries or not self.settings.country_boost:
             return set()
-        ids = {k for k, c in loaded.countries.items() if c in prep.intent.countries}
-        return ids if allowed is None else ids & allowed
+        ids = frozenset().union(*(loaded.ids_of_country.get(c, ()) for c in prep.intent.countries))
+        return set(ids) if allowed is None else ids & allowed
 
     def _use_multilingual(self) -> bool:
         return (self.ml_index is not None and self.settings.fusion != "lexical"
