@@ -58,3 +58,17 @@ def test_e5_saved_graph_gives_the_same_states(tmp_path):
         x = np.array([[tok.bos, *ids[:510], tok.eos]], dtype=np.int64)
         feeds = {"input_ids": x, "attention_mask": np.ones_like(x)}
         assert np.array_equal(saved.run(None, feeds)[0], plain.run(None, feeds)[0])
+
+
+def test_query_vectors_do_not_depend_on_the_thread_count():
+    """The searcher runs both query encoders side by side on half the cores each."""
+    from index import multilingual
+    from index.embedder import Embedder
+
+    settings = load_settings().index
+    questions = ["What must an employer check in its supply chain?", "Vilket brott gäller vid människohandel?",
+                 "Art. 4 CETS 197 definition of trafficking in human beings"]
+    minilm = Embedder.for_queries(settings)
+    assert np.array_equal(minilm.embed_batch(questions[:1], threads=1), minilm.embed_batch(questions[:1], threads=2))
+    e5 = multilingual.MultilingualEncoder("e5-onnx-int8", models_dir=settings.models_cache)
+    assert np.array_equal(e5.queries(questions, threads=1), e5.queries(questions, threads=2))
