@@ -62,3 +62,18 @@ def test_end_to_end_bench_searches_a_grown_home(fake_embedder, demo_index, tmp_p
     assert row["chunks"] == 600 and row["index"] == "flat" and row["queries"] == 2
     assert row["recall@10"] == 1.0 and row["chunkq_recall@100"] == 1.0
     assert row["held_faiss_minilm_mb"] > 0 and row["held_chunk_dicts_mb"] > 0
+
+
+def test_ivf_tuning_probing_every_cell_is_exact(fake_embedder, demo_index, tmp_path):
+    """bench/ivf_tuning.py on a grown home: IVF probing all its cells finds exactly what flat
+    search finds (IVF-Flat keeps the vectors as they are); one cell finds less or the same."""
+    from bench import ivf_tuning
+
+    home = tmp_path / "grown"
+    scale_home.build(demo_index, home, 2000)
+    rows = ivf_tuning.tune(home, ["forced labour", "victim identification", "labour inspection"],
+                           kinds=("ivf-flat",), nprobes=(1, vectors.nlist_for(2000)), near=20, log=lambda r: None)
+    assert [r["space"] for r in rows] == ["minilm", "minilm"]
+    one, every = rows
+    assert every["dev_recall@10"] == 1.0 and every["near_recall@100"] == 1.0
+    assert one["near_recall@100"] <= every["near_recall@100"] and "nprobe=1" in one["index"]
