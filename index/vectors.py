@@ -1,12 +1,15 @@
 """The FAISS index of chunk vectors: ids are the store's vec_ids; writes are atomic renames.
 
 The index type follows the number of vectors (`choose_index_type`), measured with `python -m bench
---scale` on 2 cores, dim 384, clustered synthetic vectors:
+--scale` on clustered synthetic vectors and with `python -m bench --tune-ivf` on homes grown from
+the shared corpus's real chunks (bench/scale_home.py), 2 cores, dim 384:
 - exact inner product (`flat`) while a brute-force scan stays far under 50 ms p95;
-- IVF-Flat beyond that, nlist ~ sqrt(n), nprobe tuned for recall@10 >= 0.95 against exact;
-- IVF-SQ8 (8-bit scalar codes, 4x less memory) from a few million vectors on.
+- IVF-Flat beyond that, nlist ~ sqrt(n);
+- IVF-SQ8 (8-bit scalar codes, 4x less memory) from FLAT_SQ8 vectors on.
+nprobe grows with nlist (`nprobe_for`): the multilingual-e5 space needs a larger share of its cells
+probed than MiniLM's for the same recall (its query vectors sit apart from its passage vectors).
 IVF indexes keep our ids natively and support remove_ids, so incremental ingest works unchanged
-(HNSW would not: it cannot remove vectors).
+(HNSW would not: it cannot remove vectors, and building it for 1M vectors takes far longer on 2 cores).
 """
 from __future__ import annotations
 
@@ -19,10 +22,17 @@ import numpy as np
 
 # Thresholds from bench/scale.py on this 2-core machine under load: flat search of 100k x 384 took
 # p50 45 ms / p95 60 ms (one thread), over the 50 ms budget; IVF-Flat at 100k: p50 2 ms, recall 1.0.
-# IVF-Flat holds 1M vectors in 1.5 GB; SQ8 (recall@10 0.97-0.99) cuts 3M from 4.6 to 1.2 GB.
+# At 1M real-chunk vectors (bench --tune-ivf, dev questions, recall@10 / @100 against exact, p50):
+#   e5      IVF-Flat nprobe 32: .928 / .803,  9 ms;  nprobe 64: .985 / .925, 16 ms  (1474 MB)
+#   e5      IVF-SQ8  nprobe 32: .920 / .800,  7 ms;  nprobe 64: .978 / .920, 11 ms  ( 375 MB)
+#   MiniLM  IVF-Flat nprobe 64: 1.0  / .999, 14 ms;  IVF-SQ8 nprobe 64: .969 / .986, 9 ms
+# so at 1M SQ8 pays: the two spaces take 0.75 GB instead of 2.9 GB (resident memory at load 4.5 GB
+# with IVF-Flat), at recall@10 >= .95 and less time per query. At 100k (nlist 316, nprobe 32, a tenth
+# of the cells) IVF-Flat has e5 .98 / .92, MiniLM 1.0 / .99, and costs 300 MB for both spaces.
 FLAT_MAX = 50_000
-IVF_FLAT_MAX = 2_000_000
-NPROBE = 32
+IVF_FLAT_MAX = 500_000
+NPROBE = 32  # the least nprobe; nprobe_for(nlist) for larger indexes
+NPROBE_SHARE = 16  # probe one cell in NPROBE_SHARE once nlist exceeds NPROBE * NPROBE_SHARE
 
 
 def choose_index_type(n: int) -> str:
@@ -36,6 +46,12 @@ def nlist_for(n: int) -> int:
     """IVF cell count: ~sqrt(n), the low end of the FAISS wiki guideline, so that k-means training
     stays within minutes on 2 cores; at most n // 39 (FAISS wants 39 training points per cell)."""
     return max(1, min(int(math.sqrt(max(n, 1))), max(1, n // 39)))
+
+
+def nprobe_for(nlist: int) -> int:
+    """Cells probed per query: NPROBE, or a sixteenth of the cells for large indexes (62 at 1M
+    vectors), never more than there are."""
+    return max(1, min(nlist, max(NPROBE, nlist // NPROBE_SHARE)))
 
 
 def new_index(dimension: int, index_type: str = "flat", nlist: int = 1):
@@ -54,7 +70,7 @@ def new_index(dimension: int, index_type: str = "flat", nlist: int = 1):
         raise ValueError(f"unknown index type {index_type!r}")
     index.own_fields = True
     quantizer.this.disown()
-    index.nprobe = min(NPROBE, nlist)
+    index.nprobe = nprobe_for(nlist)
     return index
 
 

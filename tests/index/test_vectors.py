@@ -9,7 +9,8 @@ from index import vectors
 
 
 @pytest.mark.parametrize("n, kind", [(0, "flat"), (4270, "flat"), (vectors.FLAT_MAX, "flat"),
-                                     (vectors.FLAT_MAX + 1, "ivf-flat"), (1_000_000, "ivf-flat"),
+                                     (vectors.FLAT_MAX + 1, "ivf-flat"), (vectors.IVF_FLAT_MAX, "ivf-flat"),
+                                     (vectors.IVF_FLAT_MAX + 1, "ivf-sq8"), (1_000_000, "ivf-sq8"),
                                      (3_000_000, "ivf-sq8")])
 def test_choose_index_type_by_size(n, kind):
     assert vectors.choose_index_type(n) == kind
@@ -48,6 +49,12 @@ def test_ivf_index_removes_ids(clustered):
     vectors.remove_ids(index, [int(ids[0]), int(ids[1])])
     assert index.ntotal == len(ids) - 2
     assert vectors.search(index, data[0], 1)[1][0] != ids[0]
+
+
+@pytest.mark.parametrize("n, nlist, nprobe", [(60_000, 244, 32), (100_000, 316, 32), (1_000_000, 1000, 62),
+                                              (3_000_000, 1732, 108), (1000, 25, 25)])
+def test_nprobe_grows_with_the_cells(n, nlist, nprobe):
+    assert vectors.nlist_for(n) == nlist and vectors.nprobe_for(nlist) == nprobe
 
 
 def test_flat_file_is_described_as_flat(tmp_path):
