@@ -72,8 +72,10 @@ def test_ivf_tuning_probing_every_cell_is_exact(fake_embedder, demo_index, tmp_p
     home = tmp_path / "grown"
     scale_home.build(demo_index, home, 2000)
     rows = ivf_tuning.tune(home, ["forced labour", "victim identification", "labour inspection"],
-                           kinds=("ivf-flat",), nprobes=(1, vectors.nlist_for(2000)), near=20, log=lambda r: None)
-    assert [r["space"] for r in rows] == ["minilm", "minilm"]
-    one, every = rows
+                           kinds=("ivf-flat",), nprobes=(1, vectors.nlist_for(2000)), near=20, filters=("INT", "XX"),
+                           log=lambda r: None)
+    assert [(r["section"], r["space"]) for r in rows] == [("ivf-tuning", "minilm")] * 2 + [("ivf-filter", "minilm")]
+    one, every, by_country = rows
+    assert by_country["country"] == "INT" and by_country["cells_recall@10"] == 1.0  # flat home: exact either way
     assert every["dev_recall@10"] == 1.0 and every["near_recall@100"] == 1.0
     assert one["near_recall@100"] <= every["near_recall@100"] and "nprobe=1" in one["index"]
