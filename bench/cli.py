@@ -27,16 +27,38 @@ _SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 @click.option("--engines", default="local", show_default=True,
               help="Ingest engines to time side by side, comma-separated (local, ray).")
 @click.option("--results", type=click.Path(path_type=Path), default=None, help="JSON Lines file to append to (default: bench/results.jsonl).")
-def bench(s_ingest, s_query, s_scale, s_quality, s_retag, quick, big, hnsw, home, corpus, queries, engines, results):
+@click.option("--end-to-end", "s_e2e", is_flag=True,
+              help="Warm search on the home of --home (e.g. one grown by bench.scale_home): p50/p95, memory, "
+                   "recall@10 of each vector index against exact search. Runs alone.")
+@click.option("--profile", type=click.Path(path_type=Path), default=None,
+              help="With --end-to-end: one cProfile'd pass over the queries, stats written to this file.")
+@click.option("--tune-ivf", "s_tune", is_flag=True,
+              help="IVF-Flat and IVF-SQ8 at several nprobe on the vectors of --home: recall@10/@100 against "
+                   "exact search and latency, both spaces (bench/ivf_tuning.py). Runs alone.")
+def bench(s_ingest, s_query, s_scale, s_quality, s_retag, quick, big, hnsw, home, corpus, queries, engines, results,
+          s_e2e=False, profile=None, s_tune=False):
     """Benchmark ingest, query, scale and quality; print a table, append JSON lines.
 
     \b
     Example:
       thb bench --query --quality          # on the index in $THB_HOME
       thb bench --scale --quick
+      python -m bench --end-to-end --home /work/coord/scale-100k
     With no section flag, all four run.
     """
     from bench import runner  # numpy and the rest load when a benchmark runs, not with `thb`
+
+    if s_tune:
+        from bench.ivf_tuning import tune_bench
+
+        tune_bench(home or load_settings().home, queries, results=results or runner.RESULTS, echo=click.echo)
+        return
+    if s_e2e:
+        from bench.scale import end_to_end_bench
+
+        end_to_end_bench(home or load_settings().home, queries, results=results or runner.RESULTS,
+                         quick=quick, profile=profile, echo=click.echo)
+        return
 
     chosen = {name for name, on in zip(SECTIONS, (s_ingest, s_query, s_scale, s_quality)) if on}
     chosen = (chosen or (set() if s_retag else set(SECTIONS))) | ({"retag"} if s_retag else set())

@@ -7,7 +7,9 @@ thousand centroids, normalised, like sentence embeddings.
 from __future__ import annotations
 
 import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -112,19 +114,22 @@ def rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def run_end_to_end(home, queries: list[str], *, reps: int = 2, log=print) -> dict:
+def run_end_to_end(home, queries: list[str], *, reps: int = 2, log=print, profile: Path | None = None) -> dict:
     """Warm Searcher.search over a grown home (bench/scale_home.py): every stage, p50/p95, memory
-    at load and per query, and recall@10 of each vector space's index against exact search."""
-    import faiss
-
+    at load and per query, what the searcher holds, and recall@10 (and @100, the candidate depth)
+    of each vector space's index against exact search over the same stored vectors. Each repeat is
+    searched, not answered from the result cache. `profile`: also one cProfile'd pass over the
+    queries, its stats written there."""
     from bench.scale_home import _settings_for
     from index import catalog
     from search.engine import Searcher
 
+    home = Path(home)
     settings = _settings_for(home, catalog.read_manifest(home / "index"))
     before = rss_mb()
     started = time.perf_counter()
     searcher = Searcher(settings.search)
+    searcher.cache.max_entries = 0
     searcher.search(queries[0])
     load_s, loaded = time.perf_counter() - started, rss_mb()
     lat, growth = [], []
@@ -134,46 +139,152 @@ def run_end_to_end(home, queries: list[str], *, reps: int = 2, log=print) -> dic
         searcher.search(q)
         lat.append((time.perf_counter() - started) * 1000)
         growth.append(rss_mb() - mem)
-    row = {"section": "scale-e2e", "chunks": searcher.size, "index": vectors_kind(searcher.index),
+    row = {"section": "scale-e2e", "home": str(home), "chunks": searcher.size, "index": vectors_kind(searcher.index),
+           "ml_index": vectors_kind(searcher.ml_index) if searcher.ml_index is not None else None,
            "multilingual": settings.index.multilingual, "lexical": "memory" if searcher.lexical is not None else "fts5",
            "queries": len(lat), "p50_ms": round(float(np.percentile(lat, 50)), 1),
-           "p95_ms": round(float(np.percentile(lat, 95)), 1), "load_s": round(load_s, 1),
-           "rss_at_load_mb": round(loaded - before), "rss_mb": round(rss_mb()),
-           "rss_per_query_mb_max": round(max(growth), 1)}
-    qv = np.stack([searcher.embedder.embed(q) for q in queries])
-    row["recall@10"] = _recall_vs_flat(searcher.index, qv)
-    if searcher.ml_index is not None:
-        row["ml_recall@10"] = _recall_vs_flat(searcher.ml_index, searcher._ml_queries(queries))
+           "p95_ms": round(float(np.percentile(lat, 95)), 1), "max_ms": round(float(np.max(lat)), 1),
+           "load_s": round(load_s, 1), "rss_at_load_mb": round(loaded - before), "rss_mb": round(rss_mb()),
+           "rss_per_query_mb_mean": round(float(np.mean(growth)), 2), "rss_per_query_mb_max": round(max(growth), 1),
+           **{f"held_{k}_mb": v for k, v in held_mb(searcher).items()}}
+    if profile is not None:
+        row["profile"] = str(profile)
+        _profile(searcher, queries, profile)
+    row.update(vector_recall(searcher, queries))
     log(row)
     return row
+
+
+def end_to_end_bench(home: Path, queries_path: Path, *, results: Path, quick: bool = False,
+                     profile: Path | None = None, echo=print) -> dict:
+    """`python -m bench --end-to-end --home DIR`: run_end_to_end over the dev questions; a table
+    row printed, a JSON line appended to `results`, and the profile's top functions with --profile."""
+    import json
+
+    from bench import runner
+    from bench.scale_home import _settings_for
+    from index import catalog
+    from search.evaluation import load_queries
+
+    home = Path(home)
+    ctx = runner.context(_settings_for(home, catalog.read_manifest(home / "index")))
+    queries = [q.query for q in load_queries(queries_path)]
+    row = run_end_to_end(home, queries, reps=1 if quick else 3, log=lambda r: None, profile=profile)
+    with results.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({**ctx, "quick": quick, **row}) + "\n")
+    echo(runner.format_table(ctx, [row]))
+    if profile is not None:
+        echo(profile_summary(profile))
+    return row
+
+
+def profile_summary(path: Path, top: int = 30) -> str:
+    """The profile's costliest functions, by own time and by cumulative time."""
+    import io
+    import pstats
+
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def _profile(searcher, queries: list[str], path: Path) -> None:
+    import cProfile
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for q in queries:
+        searcher.search(q)
+    prof.disable()
+    prof.dump_stats(str(path))
+
+
+def held_mb(searcher) -> dict[str, float]:
+    """What the loaded searcher holds, by part (MB): the FAISS indexes (codes, ids, coarse
+    centroids), the per-chunk dicts (vec_id -> country, vec_id -> doc_id: the dicts, their int keys
+    and their distinct value strings) and the in-memory BM25 postings' arrays."""
+    loaded = searcher._loaded
+    out = {"faiss_minilm": _faiss_mb(searcher.index)}
+    if searcher.ml_index is not None:
+        out["faiss_e5"] = _faiss_mb(searcher.ml_index)
+    out["chunk_dicts"] = round(_dicts_bytes(loaded.countries, loaded.doc_of) / 2**20, 1)
+    post = searcher.lexical
+    if post is not None:
+        arrays = (post.rowids, post.lengths, post.rows, post.positions, post._norm)
+        terms = sys.getsizeof(post.terms) + sum(sys.getsizeof(t) + 64 for t in post.terms)
+        out["postings"] = round((sum(a.nbytes for a in arrays) + terms) / 2**20, 1)
+    return out
+
+
+def _faiss_mb(index) -> float:
+    import faiss
+
+    try:
+        ivf = faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return round(index.ntotal * (index.d * 4 + 8) / 2**20, 1)  # flat + IDMap2
+    ivf = faiss.downcast_index(ivf)
+    return round((ivf.ntotal * (ivf.code_size + 8) + ivf.nlist * ivf.d * 4) / 2**20, 1)
+
+
+def _dicts_bytes(*dicts: dict) -> int:
+    seen: set[int] = set()
+    total = 0
+    for d in dicts:
+        total += sys.getsizeof(d)
+        for k, v in d.items():
+            for obj in (k, v):
+                if id(obj) not in seen:
+                    seen.add(id(obj))
+                    total += sys.getsizeof(obj)
+    return total
+
+
+def vector_recall(searcher, queries: list[str], chunk_queries: int = 200, seed: int = 3) -> dict:
+    """recall@10 and @100 of each space's FAISS index against exact inner product over the
+    store's own vectors, for the dev questions (encoded as the searcher encodes them) and for
+    `chunk_queries` stored chunk vectors with noise (queries near the data)."""
+    from index import multilingual, store
+
+    out = {}
+    spaces = [("", searcher.index, np.stack([searcher.embedder.embed(q) for q in queries]),
+               lambda: store.all_embeddings(searcher.conn, searcher.index.d))]
+    if searcher.ml_index is not None:
+        spaces.append(("ml_", searcher.ml_index, searcher._ml_queries(queries),
+                       lambda: store.ml_embeddings(searcher.conn, multilingual.DIMENSION)))
+    for prefix, index, qv, stored in spaces:
+        ids, vecs = stored()
+        rng = np.random.default_rng(seed)
+        near = vecs[rng.choice(len(vecs), min(chunk_queries, len(vecs)), replace=False)]
+        near = near + (0.5 / np.sqrt(vecs.shape[1])) * rng.standard_normal(near.shape, dtype=np.float32)
+        near /= np.linalg.norm(near, axis=1, keepdims=True)
+        for label, q in (("", qv), ("chunkq_", near)):
+            truth = _exact_top(ids, vecs, q, 100)
+            found = _index_top(index, q, 100)
+            out[f"{prefix}{label}recall@10"] = round(recall_at(found, truth, 10), 4)
+            out[f"{prefix}{label}recall@100"] = round(recall_at(found, truth, 100), 4)
+        del ids, vecs
+    return out
+
+
+def _exact_top(ids: np.ndarray, vecs: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    import faiss
+
+    exact = faiss.IndexFlatIP(vecs.shape[1])
+    exact.add(np.ascontiguousarray(vecs, dtype=np.float32))
+    _, rows = exact.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    return ids[rows]
+
+
+def _index_top(index, queries: np.ndarray, k: int) -> np.ndarray:
+    from index import vectors
+
+    return np.stack([np.pad(vectors.search(index, q, k)[1], (0, k), constant_values=-1)[:k] for q in queries])
 
 
 def vectors_kind(index) -> str:
     from index import vectors
 
     return vectors.index_type(index)
-
-
-def _recall_vs_flat(index, queries: np.ndarray) -> float | None:
-    """recall@10 of the index's own search against exact inner product over the same vectors."""
-    import faiss
-
-    from index import vectors
-
-    if vectors.index_type(index) == "flat":
-        return 1.0
-    ivf = faiss.extract_index_ivf(index)
-    invlists = ivf.invlists
-    ids, vecs = [], []
-    for cell in range(ivf.nlist):  # the stored vectors, cell by cell (IVF-Flat stores them as they are)
-        n = invlists.list_size(cell)
-        if n:
-            ids.append(faiss.rev_swig_ptr(invlists.get_ids(cell), n).copy())
-            vecs.append(faiss.rev_swig_ptr(invlists.get_codes(cell), n * ivf.code_size).copy())
-    if "sq8" in vectors.index_type(index):
-        return None  # codes are 8-bit: exact vectors not held, see run_scale for SQ8 recall
-    exact = faiss.IndexIDMap2(faiss.IndexFlatIP(ivf.d))
-    exact.add_with_ids(np.concatenate(vecs).view(np.float32).reshape(-1, ivf.d), np.concatenate(ids))
-    _, truth = exact.search(queries.astype(np.float32), 10)
-    found = np.stack([np.pad(vectors.search(index, q, 10)[1], (0, 10))[:10] for q in queries])
-    return round(recall_at(found, truth), 4)

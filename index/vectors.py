@@ -1,28 +1,46 @@
 """The FAISS index of chunk vectors: ids are the store's vec_ids; writes are atomic renames.
 
 The index type follows the number of vectors (`choose_index_type`), measured with `python -m bench
---scale` on 2 cores, dim 384, clustered synthetic vectors:
+--scale` on clustered synthetic vectors and with `python -m bench --tune-ivf` on homes grown from
+the shared corpus's real chunks (bench/scale_home.py), 2 cores, dim 384:
 - exact inner product (`flat`) while a brute-force scan stays far under 50 ms p95;
-- IVF-Flat beyond that, nlist ~ sqrt(n), nprobe tuned for recall@10 >= 0.95 against exact;
-- IVF-SQ8 (8-bit scalar codes, 4x less memory) from a few million vectors on.
+- IVF-Flat beyond that, nlist ~ sqrt(n);
+- IVF-SQ8 (8-bit scalar codes, 4x less memory) from FLAT_SQ8 vectors on.
+nprobe grows with nlist (`nprobe_for`): the multilingual-e5 space needs a larger share of its cells
+probed than MiniLM's for the same recall (its query vectors sit apart from its passage vectors).
 IVF indexes keep our ids natively and support remove_ids, so incremental ingest works unchanged
-(HNSW would not: it cannot remove vectors).
+(HNSW would not: it cannot remove vectors, and building it for 1M vectors takes far longer on 2 cores).
 """
 from __future__ import annotations
 
 import math
 import os
 import struct
+import weakref
 from pathlib import Path
 
 import numpy as np
 
 # Thresholds from bench/scale.py on this 2-core machine under load: flat search of 100k x 384 took
 # p50 45 ms / p95 60 ms (one thread), over the 50 ms budget; IVF-Flat at 100k: p50 2 ms, recall 1.0.
-# IVF-Flat holds 1M vectors in 1.5 GB; SQ8 (recall@10 0.97-0.99) cuts 3M from 4.6 to 1.2 GB.
+# At 1M real-chunk vectors (bench --tune-ivf, dev questions, recall@10 / @100 against exact, p50):
+#   e5      IVF-Flat nprobe 32: .928 / .803,  9 ms;  nprobe 64: .985 / .925, 16 ms  (1474 MB)
+#   e5      IVF-SQ8  nprobe 32: .920 / .800,  7 ms;  nprobe 64: .978 / .920, 11 ms  ( 375 MB)
+#   MiniLM  IVF-Flat nprobe 64: 1.0  / .999, 14 ms;  IVF-SQ8 nprobe 64: .969 / .986, 9 ms
+# so at 1M SQ8 pays: the two spaces take 0.75 GB instead of 2.9 GB (resident memory at load 4.5 GB
+# with IVF-Flat), at recall@10 >= .95 and less time per query. At 100k (nlist 316, nprobe 32, a tenth
+# of the cells) IVF-Flat has e5 .98 / .92, MiniLM 1.0 / .99, and costs 300 MB for both spaces.
 FLAT_MAX = 50_000
-IVF_FLAT_MAX = 2_000_000
-NPROBE = 32
+IVF_FLAT_MAX = 500_000
+NPROBE = 32  # the least nprobe; nprobe_for(nlist) for larger indexes
+NPROBE_SHARE = 16
+# A filtered IVF search probes the cells nearest the query among those holding allowed vectors,
+# until they hold as many allowed vectors as an unfiltered search scans (`_filtered_cells`). Probing
+# nprobe / share cells of all (the former way, FILTER_BY_CELLS = False) lost most of the recall for
+# a wide filter whose vectors gather in some cells: at 1M, e5, German chunks (44%) recall@10 .26.
+FILTER_BY_CELLS = True
+FILTER_COVER = 2.0  # allowed vectors probed, in units of what an unfiltered search scans
+_CELL_MAPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # index -> (ntotal, ids, cells)  # probe one cell in NPROBE_SHARE once nlist exceeds NPROBE * NPROBE_SHARE
 
 
 def choose_index_type(n: int) -> str:
@@ -36,6 +54,12 @@ def nlist_for(n: int) -> int:
     """IVF cell count: ~sqrt(n), the low end of the FAISS wiki guideline, so that k-means training
     stays within minutes on 2 cores; at most n // 39 (FAISS wants 39 training points per cell)."""
     return max(1, min(int(math.sqrt(max(n, 1))), max(1, n // 39)))
+
+
+def nprobe_for(nlist: int) -> int:
+    """Cells probed per query: NPROBE, or a sixteenth of the cells for large indexes (62 at 1M
+    vectors), never more than there are."""
+    return max(1, min(nlist, max(NPROBE, nlist // NPROBE_SHARE)))
 
 
 def new_index(dimension: int, index_type: str = "flat", nlist: int = 1):
@@ -54,7 +78,7 @@ def new_index(dimension: int, index_type: str = "flat", nlist: int = 1):
         raise ValueError(f"unknown index type {index_type!r}")
     index.own_fields = True
     quantizer.this.disown()
-    index.nprobe = min(NPROBE, nlist)
+    index.nprobe = nprobe_for(nlist)
     return index
 
 
@@ -157,8 +181,10 @@ def search(index, query: np.ndarray, top_k: int, allowed_ids: np.ndarray | None 
     if allowed_ids is not None:
         if len(allowed_ids) == 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        sel = faiss.IDSelectorBatch(np.asarray(allowed_ids, dtype=np.int64))
         ivf = _ivf_or_none(index)
+        if FILTER_BY_CELLS and isinstance(index, faiss.IndexIVF):
+            return _search_cells(index, query, min(k, len(allowed_ids)), np.asarray(allowed_ids, dtype=np.int64))
+        sel = faiss.IDSelectorBatch(np.asarray(allowed_ids, dtype=np.int64))
         if ivf is None:
             params = faiss.SearchParameters(sel=sel)
         else:
@@ -177,6 +203,72 @@ def search(index, query: np.ndarray, top_k: int, allowed_ids: np.ndarray | None 
         faiss.omp_set_num_threads(threads)
     keep = ids[0] >= 0
     return scores[0][keep], ids[0][keep]
+
+
+def _search_cells(ivf, query: np.ndarray, k: int, allowed: np.ndarray):
+    """Filtered IVF search over the cells `_filtered_cells` picks; the allowed ids as a bitmap (a
+    hash set of 400,000 ids took longer to build than the search)."""
+    import faiss
+
+    q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+    cells, scores = _filtered_cells(ivf, q, allowed)
+    if not len(cells) or allowed.min() < 0:
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+    mask = np.zeros(int(allowed.max()) + 1, dtype=bool)
+    mask[allowed] = True
+    bitmap = np.packbits(mask, bitorder="little")
+    sel = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+    params = faiss.SearchParametersIVF(sel=sel, nprobe=len(cells))
+    dist = np.empty((1, k), dtype=np.float32)
+    labels = np.empty((1, k), dtype=np.int64)
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        ivf.search_preassigned_c(1, faiss.swig_ptr(q), k, faiss.swig_ptr(cells.reshape(1, -1)),
+                                 faiss.swig_ptr(scores.reshape(1, -1)), faiss.swig_ptr(dist),
+                                 faiss.swig_ptr(labels), False, params)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    keep = labels[0] >= 0
+    return dist[0][keep], labels[0][keep]
+
+
+def _filtered_cells(ivf, q: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cells, centroid scores): the cells holding allowed vectors, nearest the query first, until
+    they hold FILTER_COVER x nprobe x ntotal / nlist allowed vectors (what an unfiltered search
+    scans, times FILTER_COVER)."""
+    ids, cell_of = _cell_map(ivf)
+    at = np.searchsorted(ids, allowed).clip(0, max(len(ids) - 1, 0))
+    found = at[ids[at] == allowed] if len(ids) else at[:0]
+    counts = np.bincount(cell_of[found], minlength=ivf.nlist)
+    scores, order = ivf.quantizer.search(q, ivf.nlist)
+    held = counts[order[0]] > 0
+    order, scores = order[0][held], scores[0][held]
+    need = FILTER_COVER * ivf.nprobe * ivf.ntotal / ivf.nlist
+    take = int(np.searchsorted(np.cumsum(counts[order]), need)) + 1
+    return np.ascontiguousarray(order[:take], dtype=np.int64), np.ascontiguousarray(scores[:take], dtype=np.float32)
+
+
+def _cell_map(ivf) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted ids, cell of each) of an IVF index, read from its lists once and kept on it
+    (about 10 bytes a vector); an index that has changed size since is read again."""
+    import faiss
+
+    cached = _CELL_MAPS.get(ivf)
+    if cached is not None and cached[0] == ivf.ntotal:
+        return cached[1], cached[2]
+    invlists = ivf.invlists
+    ids, cells = [], []
+    for cell in range(ivf.nlist):
+        n = invlists.list_size(cell)
+        if n:
+            ids.append(faiss.rev_swig_ptr(invlists.get_ids(cell), n).copy())
+            cells.append(np.full(n, cell, dtype=np.int32))
+    ids_arr = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+    cells_arr = np.concatenate(cells) if cells else np.zeros(0, dtype=np.int32)
+    order = np.argsort(ids_arr, kind="stable")
+    _CELL_MAPS[ivf] = (ivf.ntotal, ids_arr[order], cells_arr[order])
+    return ids_arr[order], cells_arr[order]
 
 
 def _ivf_or_none(index):

@@ -12,19 +12,20 @@ from index.store.chunks import (CHUNK_SELECT, STRENGTH_ORDER, ChunkRecord, Chunk
                                 ProvisionSpan,
                                 StoredChunk, TextSpan, all_embeddings, chunk_at, chunk_flags, chunk_record,
                                 chunk_records, chunk_texts, chunk_vec_ids, chunk_vectors, count_chunks,
-                                fetch_chunks, fetch_provisions, fts_rows, insert_chunk, ml_embeddings,
+                                fetch_chunks, fetch_provisions, fts_rows, insert_chunk, insert_chunks, ml_embeddings,
                                 section_span, set_ml_embedding, set_priorities, strength_filter_sql)
 from index.store.documents import (DocumentFacets, DocumentLabels, DocumentListing, DocumentRecord, FailureRecord,
                                    PathRecord, all_documents, document_paths, all_paths, clear_failure, document,
                                    document_facets, document_ids, document_ids_added_since,
                                    document_ids_with_prefix, document_labels, document_listing, drop_path,
-                                   failures, find_path, has_document, insert_document, insert_path, path_count,
+                                   failures, find_path, has_document, insert_document, insert_documents, insert_path, insert_paths,
+                                   path_count,
                                    paths_of, paths_under, record_failure, touch_path)
 from index.store.recommendations import (GretaChoices, RecommendationFilters, StoredRecommendation, greta_choices,
                                          insert_recommendation, list_recommendations, recommendation_vectors,
                                          write_greta_report, write_ocr_pages)
 from index.store.search_reads import ChunkOwner, chunk_owners, filtered_vec_ids, fts_bm25, languages, term_df
-from index.store.schema import (MIGRATION_STEPS, MIGRATIONS, fill_roles, has_column, SCHEMA_VERSION, StoreCounts, bump_generation, connect, copy_store, counts,
+from index.store.schema import (MIGRATION_STEPS, MIGRATIONS, fill_roles, has_column, SCHEMA_VERSION, StoreCounts, bulk_load, bump_generation, connect, copy_store, counts,
                                 file_schema_version, generation, get_meta, has_table, migrate, open_readonly,
                                 quick_check, schema_version, set_meta, snapshot, transaction)
 
@@ -44,4 +45,5 @@ __all__ = [
     "quick_check", "recommendation_vectors", "record_failure", "schema_version", "section_span", "set_meta",
     "set_ml_embedding", "set_priorities", "strength_filter_sql", "touch_path", "transaction", "write_greta_report",
     "write_ocr_pages", "ChunkOwner", "ProvisionSpan", "MIGRATION_STEPS", "fill_roles", "has_column", "document_paths", "chunk_owners", "filtered_vec_ids", "fts_bm25", "languages", "term_df",
+    "bulk_load", "insert_chunks", "insert_documents", "insert_paths",
 ]

@@ -116,6 +116,26 @@ def insert_chunk(conn: sqlite3.Connection, chunk: ChunkRecord) -> int:
     return cur.lastrowid
 
 
+def insert_chunks(conn: sqlite3.Connection, chunks: Iterable[ChunkRecord]) -> list[int]:
+    """Write many chunks and their FTS5 terms with two executemany statements (within the caller's
+    transaction), for bulk loads: a record's vec_id is kept when given, else the next free one is
+    taken, in order. Returns the vec_ids written."""
+    row = conn.execute("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'chunks'), 0), "
+                       "COALESCE((SELECT MAX(vec_id) FROM chunks), 0))").fetchone()
+    next_id, ids, rows = int(row[0]) + 1, [], []
+    for c in chunks:
+        vec_id = next_id if c.vec_id is None else c.vec_id
+        next_id = max(next_id, vec_id + 1)
+        ids.append(vec_id)
+        rows.append((vec_id, c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.page_start, c.page_end, c.section,
+                     c.paragraph, c.language, c.text, c.embedding, c.priorities, c.priority_scores, c.sentences,
+                     c.ml_embedding, c.role, c.terms))
+    conn.executemany(f"INSERT INTO chunks (vec_id, {_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     (r[:-1] for r in rows))
+    conn.executemany("INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)", ((r[0], r[-1]) for r in rows))
+    return ids
+
+
 def _record(r, terms: str = "") -> ChunkRecord:
     return ChunkRecord(
         vec_id=r["vec_id"], chunk_id=r["chunk_id"], doc_id=r["doc_id"], ordinal=r["ordinal"], start=r["start"],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -93,6 +94,13 @@ def insert_document(conn: sqlite3.Connection, doc: DocumentRecord) -> None:
                   doc.n_pages, doc.text, doc.page_starts, doc.added_generation, doc.added_at))
 
 
+def insert_documents(conn: sqlite3.Connection, docs: Iterable[DocumentRecord]) -> None:
+    """Write many documents with one executemany (within the caller's transaction), for bulk loads."""
+    conn.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                     ((d.doc_id, d.title, d.doc_type, d.issuer, d.country, d.language, d.year, d.n_pages, d.text,
+                       d.page_starts, d.added_generation, d.added_at) for d in docs))
+
+
 def _document(r) -> DocumentRecord:
     return DocumentRecord(r["doc_id"], r["title"], r["doc_type"], r["issuer"], r["country"], r["language"],
                           r["year"], r["n_pages"], r["text"], r["page_starts"], r["added_generation"], r["added_at"])
@@ -156,6 +164,12 @@ def insert_path(conn: sqlite3.Connection, path: PathRecord) -> None:
     """Record (or replace) the file a document was read from."""
     conn.execute("INSERT OR REPLACE INTO paths VALUES (?,?,?,?,?,?)",
                  (path.root, path.doc_path, path.source_path, path.doc_id, path.size, path.mtime))
+
+
+def insert_paths(conn: sqlite3.Connection, paths: Iterable[PathRecord]) -> None:
+    """Record many (root, doc_path) -> document rows with one executemany, for bulk loads."""
+    conn.executemany("INSERT OR REPLACE INTO paths VALUES (?,?,?,?,?,?)",
+                     ((p.root, p.doc_path, p.source_path, p.doc_id, p.size, p.mtime) for p in paths))
 
 
 def _path(r) -> PathRecord:

@@ -137,3 +137,29 @@ def test_a_store_of_every_earlier_schema_is_read_then_migrated(tmp_path, version
     finally:
         writer.close()
     assert store.quick_check(path) == ["ok"]
+
+
+def test_bulk_inserts_write_the_same_rows_as_one_at_a_time(conn, tmp_path):
+    """insert_documents/insert_paths/insert_chunks (bench/scale_home.py's bulk load) against the
+    one-row functions: same rows, next free vec_ids after the existing ones, FTS rows at the same ids."""
+    _fill(conn)
+    with store.bulk_load(conn), store.transaction(conn):
+        store.insert_documents(conn, [_document("d2"), _document("d3", title="Other")])
+        store.insert_paths(conn, [store.PathRecord("/c", "d2.txt", "/c/d2.txt", "d2", 1, 1.0),
+                                  store.PathRecord("/c", "d3.txt", "/c/d3.txt", "d3", 1, 1.0)])
+        ids = store.insert_chunks(conn, [_chunk("d2", 0, 0, 23), _chunk("d2", 1, 24, 44),
+                                         dataclasses.replace(_chunk("d3", 0, 0, 23), vec_id=10)])
+        after = store.insert_chunks(conn, [_chunk("d3", 1, 24, 44)])
+    assert ids == [3, 4, 10] and after == [11]
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.counts(conn) == store.StoreCounts(documents=3, chunks=6, paths=4)
+    assert store.document(conn, "d3") == _document("d3", title="Other")
+    one = store.connect(tmp_path / "one.sqlite")
+    with store.transaction(one):
+        store.insert_document(one, _document("d2"))
+        store.insert_chunk(one, _chunk("d2", 0, 0, 23))
+    expected = dataclasses.replace(store.chunk_records(one)[0], vec_id=3)
+    one.close()
+    records = {r.vec_id: r for r in store.chunk_records(conn)}
+    assert records[3] == expected and records[10].chunk_id == "d3:0" and records[11].terms == "term1 shared"
+    assert store.fts_bm25(conn, ["term0"]).keys() == {1, 3, 10}
