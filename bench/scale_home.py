@@ -104,7 +104,9 @@ def build(source: Path, target: Path, n_chunks: int, seed: int = 0) -> dict:
     try:
         with store.bulk_load(conn):
             ids, emb, ml = _grow(conn, src, n_chunks, np.random.default_rng(seed))
-        manifest = _write_vectors(_settings_for(staging, src_manifest), conn, src_manifest, ids, emb, ml)
+        settings = _settings_for(staging, src_manifest)
+        manifest = _write_vectors(settings, conn, src_manifest, ids, emb, ml)
+        catalog.write_postings(settings.index, conn)  # the BM25 postings a searcher maps, as an ingest writes them
     finally:
         conn.close()
     _swap_in(staging / "index", target / "index")
