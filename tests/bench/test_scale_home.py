@@ -18,7 +18,7 @@ def test_a_grown_home_is_a_valid_index_of_shuffled_noisy_copies(fake_embedder, d
     manifest = scale_home.build(demo_index, tmp_path / "grown", n)
     index_dir = tmp_path / "grown" / "index"
     assert manifest["counts"]["chunks"] == n and sorted(p.name for p in index_dir.iterdir()) == [
-        "manifest.json", "thb.sqlite", "vectors.faiss"]
+        "manifest.json", f"postings-g{manifest['generation']}", "thb.sqlite", "vectors.faiss"]  # BM25 postings too
     assert not list((tmp_path / "grown").glob(".grow-*"))  # the staging folder is gone
     conn = store.connect(index_dir / catalog.DB_NAME, readonly=True)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
