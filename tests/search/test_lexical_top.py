@@ -38,3 +38,22 @@ def test_same_top_lists_as_the_full_dict(index, seed):
     assert top_n(cut, 100) == top_n(full, 100)
     assert top_n({k: v for k, v in cut.items() if k in boosted}, 100) == \
         top_n({k: v for k, v in full.items() if k in boosted}, 100)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_same_top_lists_within_allowed_ids(index, seed):
+    rng = np.random.default_rng(100 + seed)
+    groups = [(w, index.bm25_rows(lexical.phrases([f"w{int(i)}" for i in rng.integers(0, 60, 3)])))
+              for w in (1.0, 0.4)]
+    allowed = set(rng.choice(index.rowids, 1200, replace=False).tolist())
+    boosted = set(rng.choice(sorted(allowed), 300, replace=False).tolist()) if seed % 2 else set()
+    full: dict[int, float] = {}
+    for weight, (scores, hit) in groups:
+        for k, v in zip(index.rowids[hit].tolist(), scores[hit].tolist()):
+            full[k] = full.get(k, 0.0) + weight * v
+    full = {k: v for k, v in full.items() if k in allowed}
+    cut = lexical_top(index, groups, 100, boosted, allowed)
+    assert set(cut) <= allowed and len(cut) < len(full)
+    assert top_n(cut, 100) == top_n(full, 100)
+    assert top_n({k: v for k, v in cut.items() if k in boosted}, 100) == \
+        top_n({k: v for k, v in full.items() if k in boosted}, 100)
