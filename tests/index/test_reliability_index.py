@@ -15,6 +15,7 @@ from tests.kit.reliability_kit import search_html, serve, thb, top_paths, upload
 pytestmark = pytest.mark.usefixtures("fake_embedder")  # conftest: THB_ENCODER=test-hash, no e5
 
 
+@pytest.mark.slow  # two ingests and a rebuild under a serving searcher: 9 s
 def test_rebuild_while_serving_old_hits_go_and_new_documents_answer(tmp_path, isolated_home):
     """Defect 2: the server kept reading the deleted thb.sqlite after `thb ingest --rebuild`: it
     showed hits no longer in the index (their links 404) and could not find a later upload."""

@@ -67,6 +67,7 @@ def _article_queries(text: str) -> list[EvalQuery]:
     return out
 
 
+@pytest.mark.slow  # a 5-fold training over the treaty's article questions: 12 s
 def test_train_cross_validates_and_the_model_ranks(treaty):
     settings, text = treaty
     queries = _article_queries(text)
