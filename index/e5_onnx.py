@@ -79,13 +79,15 @@ class E5Onnx:
 
     @property
     def tokenizer(self) -> "E5Tokenizer":
-        if self._tokenizer is None:
-            self._tokenizer = E5Tokenizer()
+        with self._loading:
+            if self._tokenizer is None:
+                self._tokenizer = E5Tokenizer()
         return self._tokenizer
 
     def passages(self, texts: list[str]) -> np.ndarray:
-        if self._session is None:
-            self._session = self._new_session(threads=1)  # one text per run, one run per core
+        with self._loading:
+            if self._session is None:
+                self._session = self._new_session(threads=1)  # one text per run, one run per core
         return self._encode([PASSAGE + t for t in texts], self._session, self.tokenizer)
 
     def queries(self, texts: list[str], threads: int | None = None) -> np.ndarray:
