@@ -194,7 +194,6 @@ class _OnnxBackend:
     """onnxruntime session + fast tokenizer; mean pooling over the attention mask, then L2 norm."""
 
     def __init__(self, onnx_path: str, source_dir: str, *, per_text: bool = False):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.max_tokens = MAX_TOKENS
