@@ -56,6 +56,8 @@ class _Loaded:
     # each country's and document's chunk ids: a query naming one reads its set, not every chunk
     ids_of_country: dict[str, frozenset[int]]
     ids_of_doc: dict[str, frozenset[int]]
+    # each chunk's document, section and span: whole provisions are found without reading rows
+    layout: store.ChunkLayout
 
 
 class Searcher:
@@ -146,7 +148,7 @@ class Searcher:
                        store.languages(conn), {o.vec_id: o.country for o in owners},
                        {o.vec_id: o.doc_id for o in owners},
                        {c: frozenset(ids) for c, ids in by_country.items()},
-                       {d: frozenset(ids) for d, ids in by_doc.items()})
+                       {d: frozenset(ids) for d, ids in by_doc.items()}, store.chunk_layout(conn))
 
     def _postings(self, conn, generation: int, size: int) -> "lexical.LexicalIndex | None":
         """The BM25 postings the last ingest wrote for this generation (mapped, any size), else
@@ -285,7 +287,8 @@ class Searcher:
             scores, confidence, view = self._learned_scores(loaded, prep, found, scores, top, rows)
         ranked = sorted(candidates, key=lambda k: (-scores[k], k))[:depth]
         if self.tuning.provision_hits:  # the learned ranker's features already read the top's provisions
-            rows = passages.as_provisions(self.conn, rows, [k for k in ranked if view is None or k not in view])
+            rows = passages.as_provisions(self.conn, rows, [k for k in ranked if view is None or k not in view],
+                                          loaded.layout)
             rows.update(view or {})
         picked = passages.select_hits([rows[k] for k in ranked if k in rows], scores, top_k=top_k,
                                       max_per_doc=self.settings.max_hits_per_doc)
@@ -325,7 +328,7 @@ class Searcher:
         if self.learned is None and self.capture is None:
             return scores, {}, None
         top = [k for k in top if k in rows]
-        view = passages.as_provisions(self.conn, rows, top) if self.tuning.provision_hits else rows
+        view = passages.as_provisions(self.conn, rows, top, loaded.layout) if self.tuning.provision_hits else rows
         x = learned.features(top, scores, found, view, prep, loaded.doc_of)
         if self.capture is not None:
             self.capture.append((prep.query, top, x, {k: view[k] for k in top}))

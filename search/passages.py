@@ -20,12 +20,13 @@ from search.prepare import highlight_terms
 MAX_MERGED_CHARS = 2400  # about two chunks of 200 word pieces: one provision, not a whole chapter
 
 
-def as_provisions(conn, rows: dict, ids: list[int]) -> dict:
+def as_provisions(conn, rows: dict, ids: list[int], layout: "store.ChunkLayout | None" = None) -> dict:
     """Each chunk of `ids` whose labelled section (an article, a §) is short, up to MAX_MERGED_CHARS
     over a few chunks, shown as that whole section: a provision's penalty or its exception is not
-    cut off at a chunk boundary, and its chunks collapse into one hit, leaving room for others."""
+    cut off at a chunk boundary, and its chunks collapse into one hit, leaving room for others.
+    `layout`: the store's chunk layout, which finds the sections without reading their rows."""
     spans = store.fetch_provisions(conn, {k: (rows[k].doc_id, rows[k].section) for k in ids if k in rows},
-                                   MAX_MERGED_CHARS)
+                                   MAX_MERGED_CHARS, layout=layout)
     out = dict(rows)
     for k, span in spans.items():
         out[k] = dataclasses.replace(rows[k], start=span.start, end=span.end, text=span.text,

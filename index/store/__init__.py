@@ -4,15 +4,15 @@
 - schema.py: numbered migrations, connections, transactions, generation, the meta table.
 - documents.py: documents, the paths they were read from, failures.
 - chunks.py: chunk rows, embeddings, FTS5 terms, and the joined view search reads.
+- provision_spans.py: whole short provisions around chunks, and the chunk layout that finds them.
 - recommendations.py: GRETA reports, their recommendations, OCR pages.
 - search_reads.py: what the searcher reads once per index generation, and its filter and FTS5 queries.
 Reads return frozen dataclasses, not tuples.
 """
 from index.store.chunks import (CHUNK_SELECT, STRENGTH_ORDER, ChunkRecord, ChunkText, ChunkVectors, FtsRow,
-                                ProvisionSpan,
                                 StoredChunk, TextSpan, all_embeddings, chunk_at, chunk_flags, chunk_record,
                                 chunk_records, chunk_texts, chunk_vec_ids, chunk_vectors, count_chunks,
-                                fetch_chunks, fetch_provisions, fts_rows, insert_chunk, insert_chunks, ml_embeddings,
+                                fetch_chunks, fts_rows, insert_chunk, insert_chunks, ml_embeddings,
                                 section_span, set_ml_embedding, set_priorities, strength_filter_sql)
 from index.store.documents import (DocumentFacets, DocumentLabels, DocumentListing, DocumentRecord, FailureRecord,
                                    PathRecord, all_documents, document_paths, all_paths, clear_failure, document,
@@ -21,6 +21,7 @@ from index.store.documents import (DocumentFacets, DocumentLabels, DocumentListi
                                    failures, find_path, has_document, insert_document, insert_documents, insert_path, insert_paths,
                                    path_count,
                                    paths_of, paths_under, record_failure, touch_path)
+from index.store.provision_spans import ChunkLayout, ProvisionSpan, chunk_layout, fetch_provisions
 from index.store.recommendations import (GretaChoices, RecommendationFilters, StoredRecommendation, greta_choices,
                                          insert_recommendation, list_recommendations, recommendation_vectors,
                                          write_greta_report, write_ocr_pages)
@@ -45,5 +46,5 @@ __all__ = [
     "quick_check", "recommendation_vectors", "record_failure", "schema_version", "section_span", "set_meta",
     "set_ml_embedding", "set_priorities", "strength_filter_sql", "touch_path", "transaction", "write_greta_report",
     "write_ocr_pages", "ChunkOwner", "ProvisionSpan", "MIGRATION_STEPS", "fill_roles", "has_column", "document_paths", "chunk_owners", "filtered_vec_ids", "fts_bm25", "languages", "term_df",
-    "bulk_load", "insert_chunks", "insert_documents", "insert_paths",
+    "bulk_load", "ChunkLayout", "chunk_layout", "insert_chunks", "insert_documents", "insert_paths",
 ]
