@@ -132,7 +132,7 @@ class Searcher:
         conn, index_settings = self.conn, self.settings.index
         current = store.generation(conn)
         index = catalog.load_vectors(index_settings, conn, manifest)
-        owners = store.chunk_owners(conn)
+        owners, layout = store.owners_and_layout(conn)
         postings = self._postings(conn, current, index.ntotal) if self.settings.lexical_in_memory else None
         ml_index = catalog.load_ml_vectors(index_settings, conn, manifest)
         if ml_index is not None and ml_index.ntotal != index.ntotal:
@@ -148,7 +148,7 @@ class Searcher:
                        store.languages(conn), {o.vec_id: o.country for o in owners},
                        {o.vec_id: o.doc_id for o in owners},
                        {c: frozenset(ids) for c, ids in by_country.items()},
-                       {d: frozenset(ids) for d, ids in by_doc.items()}, store.chunk_layout(conn))
+                       {d: frozenset(ids) for d, ids in by_doc.items()}, layout)
 
     def _postings(self, conn, generation: int, size: int) -> "lexical.LexicalIndex | None":
         """The BM25 postings the last ingest wrote for this generation (mapped, any size), else

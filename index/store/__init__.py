@@ -25,7 +25,7 @@ from index.store.provision_spans import ChunkLayout, ProvisionSpan, chunk_layout
 from index.store.recommendations import (GretaChoices, RecommendationFilters, StoredRecommendation, greta_choices,
                                          insert_recommendation, list_recommendations, recommendation_vectors,
                                          write_greta_report, write_ocr_pages)
-from index.store.search_reads import ChunkOwner, chunk_owners, filtered_vec_ids, fts_bm25, languages, term_df
+from index.store.search_reads import ChunkOwner, chunk_owners, filtered_vec_ids, owners_and_layout, fts_bm25, languages, term_df
 from index.store.schema import (MIGRATION_STEPS, MIGRATIONS, fill_roles, has_column, SCHEMA_VERSION, StoreCounts, bulk_load, bump_generation, connect, copy_store, counts,
                                 file_schema_version, generation, get_meta, has_table, migrate, open_readonly,
                                 quick_check, schema_version, set_meta, snapshot, transaction)
@@ -46,5 +46,5 @@ __all__ = [
     "quick_check", "recommendation_vectors", "record_failure", "schema_version", "section_span", "set_meta",
     "set_ml_embedding", "set_priorities", "strength_filter_sql", "touch_path", "transaction", "write_greta_report",
     "write_ocr_pages", "ChunkOwner", "ProvisionSpan", "MIGRATION_STEPS", "fill_roles", "has_column", "document_paths", "chunk_owners", "filtered_vec_ids", "fts_bm25", "languages", "term_df",
-    "bulk_load", "ChunkLayout", "chunk_layout", "insert_chunks", "insert_documents", "insert_paths",
+    "bulk_load", "owners_and_layout", "ChunkLayout", "chunk_layout", "insert_chunks", "insert_documents", "insert_paths",
 ]

@@ -46,10 +46,15 @@ _ROW_COLUMNS = 'vec_id, doc_id, section, start, "end", page_start, page_end, sen
 
 def chunk_layout(conn: sqlite3.Connection) -> ChunkLayout:
     """The layout of every chunk in the store (one pass over the rows' leading columns)."""
+    return layout_of(conn.execute('SELECT vec_id, doc_id, section, start, "end" FROM chunks'))
+
+
+def layout_of(rows) -> ChunkLayout:
+    """The layout of (vec_id, doc_id, section, start, end) rows."""
     docs: dict[str, int] = {}
     sections: dict[str, int] = {}
     ids, doc, section, start, end = [], [], [], [], []
-    for v, d, s, a, b in conn.execute('SELECT vec_id, doc_id, section, start, "end" FROM chunks'):
+    for v, d, s, a, b in rows:
         ids.append(v)
         doc.append(docs.setdefault(d, len(docs)))
         section.append(sections.setdefault(s, len(sections)))

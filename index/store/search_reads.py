@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from index.store.chunks import strength_filter_sql
+from index.store.provision_spans import ChunkLayout, layout_of
 from index.store.schema import has_table
 
 
@@ -28,6 +29,15 @@ def chunk_owners(conn: sqlite3.Connection) -> list[ChunkOwner]:
     rows = conn.execute("SELECT c.vec_id, d.doc_id, d.country FROM chunks c "
                         "JOIN documents d ON d.doc_id = c.doc_id ORDER BY c.vec_id")
     return [ChunkOwner(int(v), doc, (country or "").upper()) for v, doc, country in rows]
+
+
+def owners_and_layout(conn: sqlite3.Connection) -> tuple[list[ChunkOwner], ChunkLayout]:
+    """`chunk_owners` and `chunk_layout` in one pass over the chunk rows (at a million chunks,
+    each pass takes 7-9 s)."""
+    rows = conn.execute('SELECT c.vec_id, d.doc_id, d.country, c.section, c.start, c."end" FROM chunks c '
+                        "JOIN documents d ON d.doc_id = c.doc_id ORDER BY c.vec_id").fetchall()
+    owners = [ChunkOwner(int(v), doc, (country or "").upper()) for v, doc, country, *_ in rows]
+    return owners, layout_of((v, doc, section, start, end) for v, doc, _c, section, start, end in rows)
 
 
 def filtered_vec_ids(conn: sqlite3.Connection, *, countries=(), doc_types=(), languages=(), year_from=None,
