@@ -230,8 +230,8 @@ class Searcher:
             results[i] = self._search_one(loaded, prepared[row], pending[row], qvecs[row], ml_vec, allowed, top_k)
             sources = self._sources(loaded, prepared[row])
             if len(sources) >= 2 and results[i].hits:
-                results[i] = self._compare(loaded, prepared[row], sources, qvecs[row], ml_vec, allowed, top_k,
-                                           results[i])
+                results[i] = self._compare(loaded, prepared[row], sources, pending[row], qvecs[row], ml_vec,
+                                           allowed, top_k, results[i])
 
     def _sources(self, loaded: _Loaded, prep: Prepared) -> list:
         """The countries and instruments a query names (search/comparative.py)."""
@@ -243,26 +243,28 @@ class Searcher:
             paths = self._doc_paths = (loaded.generation, store.document_paths(self.conn))
         return comparative.named_sources(prep.query, prep.intent.countries, instruments, paths[1])
 
-    def _compare(self, loaded: _Loaded, prep: Prepared, sources: list, qvec, ml_vec, allowed, top_k: int,
-                 result: SearchResult) -> SearchResult:
-        """One sub-search per named source, within its chunks; each source's best passage merged in."""
+    def _compare(self, loaded: _Loaded, prep: Prepared, sources: list, pending: tuple, qvec, ml_vec, allowed,
+                 top_k: int, result: SearchResult) -> SearchResult:
+        """One sub-search per named source, within its chunks; each source's best passage merged in.
+        `pending`: the main search's lexical searches, whose scores the sub-searches cut to their
+        sources (the same scores: at 100,000 chunks, searching them again cost 25 ms a source)."""
         extra, capture, self.capture = [], self.capture, None  # sub-searches are not training queries
         # A source the main hits already show gets no sub-search: the merge would not use it.
         sources = [s for s in sources if not any(s.holds(h) for h in result.hits[:top_k])]
         try:
-            self._sub_searches(loaded, prep, sources, qvec, ml_vec, allowed, extra)
+            self._sub_searches(loaded, prep, sources, pending, qvec, ml_vec, allowed, extra)
         finally:
             self.capture = capture
         return dataclasses.replace(result, hits=comparative.merge(result.hits, extra, top_k))
 
-    def _sub_searches(self, loaded: _Loaded, prep: Prepared, sources: list, qvec, ml_vec, allowed, extra: list) -> None:
+    def _sub_searches(self, loaded: _Loaded, prep: Prepared, sources: list, pending: tuple, qvec, ml_vec, allowed,
+                      extra: list) -> None:
         for source in sources:
             ids = (frozenset().union(*(loaded.ids_of_doc.get(d, ()) for d in source.doc_ids)) if source.doc_ids
                    else loaded.ids_of_country.get(source.country, frozenset()))
             ids = ids if allowed is None else ids & allowed
             if not ids:
                 continue
-            pending = () if self.settings.fusion == "dense" else loaded.retriever.start_lexical(prep.term_groups)
             sub = self._search_one(loaded, prep, pending, qvec, ml_vec, ids, 3)
             extra.append((source, sub.hits))
 
