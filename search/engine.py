@@ -354,12 +354,14 @@ class Searcher:
                                       year_to=filters.year_to, priorities=filters.priorities,
                                       strengths=filters.strengths)
 
-    def _country_ids(self, loaded: _Loaded, prep: Prepared, allowed: set[int] | None) -> set[int]:
+    def _country_ids(self, loaded: _Loaded, prep: Prepared, allowed: set[int] | None) -> frozenset[int] | set[int]:
         """Chunks of the countries the query names (empty when the boost is off)."""
         if not prep.intent.countries or not self.settings.country_boost:
             return set()
-        ids = frozenset().union(*(loaded.ids_of_country.get(c, ()) for c in prep.intent.countries))
-        return set(ids) if allowed is None else ids & allowed
+        # one country's set as it is held (read-only here): copying it cost 10 ms at a million chunks
+        sets = [loaded.ids_of_country.get(c, frozenset()) for c in prep.intent.countries]
+        ids = sets[0] if len(sets) == 1 else frozenset().union(*sets)
+        return ids if allowed is None else ids & allowed
 
     def _use_multilingual(self) -> bool:
         return (self.ml_index is not None and self.settings.fusion != "lexical"

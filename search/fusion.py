@@ -29,7 +29,7 @@ def rrf(runs: list[dict[int, float]], *, k: int = 60) -> dict[int, float]:
     return fused
 
 
-def boost(scores: dict[int, float], ids: set[int], amount: float) -> dict[int, float]:
+def boost(scores: dict[int, float], ids: "set[int] | frozenset[int]", amount: float) -> dict[int, float]:
     """Add `amount` to the scores of `ids` (e.g. chunks of a country the query names)."""
     return {k: v + amount if k in ids else v for k, v in scores.items()}
 

@@ -85,7 +85,7 @@ def rank(candidates: Candidates, params: RankParams, doc_of: Mapping[int, str], 
             weight = params.native_lexical_weight
         fused = fusion.convex(lexical, dense, lexical_weight=weight)
     if candidates.boosted:
-        fused = fusion.boost(fused, set(candidates.boosted), params.country_boost)
+        fused = fusion.boost(fused, candidates.boosted, params.country_boost)  # a frozenset: no copy
     if params.doc_prior_weight:
         fused = fusion.document_prior(fused, doc_of, weight=params.doc_prior_weight, depth=params.doc_prior_depth)
     return fused
