@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from search.hits import Hit
+from search.query import Country, QueryIntent, understand
 
 INSTRUMENTS_FILE = "instruments.toml"  # beside the glossary (corpus/glossary/)
 
@@ -62,6 +63,39 @@ def named_sources(query: str, countries: tuple[str, ...], instruments: tuple[Ins
             if ids:
                 out.append(Source(instrument.name, doc_ids=ids))
     return out
+
+
+def single_instrument(query: str, instruments: tuple[Instrument, ...]) -> Instrument | None:
+    """The instrument a question names, when it names exactly one."""
+    named = [i for i in instruments if i.pattern.search(query)]
+    return named[0] if len(named) == 1 else None
+
+
+def one_source_instrument(query: str, instruments: tuple[Instrument, ...], countries: tuple[Country, ...],
+                          intent: QueryIntent | None = None) -> Instrument | None:
+    """The one instrument a question on a single source names: no country, not comparative (a
+    question naming several sources gets each its place from sub-searches). `intent`: the query's,
+    when the caller has it."""
+    if not any(i.pattern.search(query) for i in instruments):
+        return None
+    intent = intent or understand(query, countries)
+    return None if intent.countries or intent.comparative else single_instrument(query, instruments)
+
+
+# A question keeps the instrument's name when what is left would say little: "What does the
+# Palermo Protocol say?" asks about the instrument itself.
+MIN_WORDS_LEFT = 3
+
+
+def without_name(query: str, instrument: Instrument) -> str | None:
+    """The question with the instrument's name taken out ("Under the Council of Europe convention,
+    can support ..." -> "Under the , can support ..."), or None when fewer than MIN_WORDS_LEFT words
+    of four letters or more would be left. Searched by its name, a question about what one
+    article says finds the instrument's title and preamble, which repeat the name, first."""
+    rest = " ".join(instrument.pattern.sub(" ", query).split())  # the searcher's retrieval text
+    if sum(1 for w in re.findall(r"\w+", rest) if len(w) >= 4) < MIN_WORDS_LEFT:
+        return None
+    return rest
 
 
 def merge(hits: tuple[Hit, ...], extra: list[tuple[Source, tuple[Hit, ...]]], top_k: int) -> tuple[Hit, ...]:

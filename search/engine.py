@@ -198,9 +198,28 @@ class Searcher:
     def prepare(self, query: str) -> Prepared:
         """Step 1: the query understood and expanded (search/prepare.py)."""
         glossary = load_glossary(self.settings.glossary) if self.settings.use_glossary else None
-        return prepare(query, countries=load_countries(self.settings.glossary.with_name("countries.toml")),
+        options = dict(countries=load_countries(self.settings.glossary.with_name("countries.toml")),
                        glossary=glossary, languages=self.languages,
                        native_expansion=self.tuning.native_expansion, dense_glossary=self.tuning.dense_glossary)
+        prep = prepare(query, **options)
+        rest = self._retrieval_text(query, prep.intent)
+        if rest == query:
+            return prep
+        # retrieval reads the question without the instrument's name (its chunks are boosted
+        # instead: _country_ids); the hits are still highlighted for the question as asked
+        plain = prepare(rest, **options)
+        return dataclasses.replace(prep, term_groups=plain.term_groups, dense_text=plain.dense_text)
+
+    def _retrieval_text(self, query: str, intent=None) -> str:
+        """The question as every side of retrieval reads it: with Tuning.instrument_name_off,
+        without the name of the one instrument a question on a single source names."""
+        instrument = self._one_instrument(query, intent) if self.tuning.instrument_name_off else None
+        return (comparative.without_name(query, instrument) if instrument else None) or query
+
+    def _one_instrument(self, query: str, intent=None) -> "comparative.Instrument | None":
+        glossary = self.settings.glossary
+        return comparative.one_source_instrument(query, comparative.load_instruments(glossary.with_name(
+            comparative.INSTRUMENTS_FILE)), load_countries(glossary.with_name("countries.toml")), intent)
 
     def rank_params(self) -> RankParams:
         """The ranking's parameters from the settings and the tuning."""
@@ -216,7 +235,8 @@ class Searcher:
         # multilingual-e5 reads the question as asked: it starts before the question is understood
         ml_future = None
         if self._use_multilingual():
-            ml_future = self._encode_pool.submit(self._ml_queries, list(queries), self._side_threads)
+            ml_future = self._encode_pool.submit(self._ml_queries, [self._retrieval_text(q) for q in queries],
+                                                 self._side_threads)
         prepared = [self.prepare(q) for q in queries]
         # The lexical searches run on worker threads while this thread encodes the queries and
         # searches FAISS. The two encoders run side by side, each on half the cores (the same
@@ -238,10 +258,7 @@ class Searcher:
         instruments = comparative.load_instruments(self.settings.glossary.with_name(comparative.INSTRUMENTS_FILE))
         if len(prep.intent.countries) < 2 and not any(i.pattern.search(prep.query) for i in instruments):
             return []
-        paths = getattr(self, "_doc_paths", None)
-        if paths is None or paths[0] != loaded.generation:
-            paths = self._doc_paths = (loaded.generation, store.document_paths(self.conn))
-        return comparative.named_sources(prep.query, prep.intent.countries, instruments, paths[1])
+        return comparative.named_sources(prep.query, prep.intent.countries, instruments, self._document_paths(loaded))
 
     def _compare(self, loaded: _Loaded, prep: Prepared, sources: list, pending: tuple, qvec, ml_vec, allowed,
                  top_k: int, result: SearchResult) -> SearchResult:
@@ -355,13 +372,30 @@ class Searcher:
                                       strengths=filters.strengths)
 
     def _country_ids(self, loaded: _Loaded, prep: Prepared, allowed: set[int] | None) -> frozenset[int] | set[int]:
-        """Chunks of the countries the query names (empty when the boost is off)."""
-        if not prep.intent.countries or not self.settings.country_boost:
+        """Chunks of the countries the query names, or with Tuning.instrument_boost of the one
+        international instrument a question on a single source names; empty when the boost is off."""
+        if not self.settings.country_boost:
             return set()
         # one country's set as it is held (read-only here): copying it cost 10 ms at a million chunks
         sets = [loaded.ids_of_country.get(c, frozenset()) for c in prep.intent.countries]
+        if self.tuning.instrument_boost and not sets:
+            sets.extend(loaded.ids_of_doc.get(d, frozenset()) for d in sorted(self._instrument_docs(loaded, prep)))
+        if not sets:
+            return set()
         ids = sets[0] if len(sets) == 1 else frozenset().union(*sets)
         return ids if allowed is None else ids & allowed
+
+    def _instrument_docs(self, loaded: _Loaded, prep: Prepared) -> frozenset[str]:
+        instrument = self._one_instrument(prep.query, prep.intent)
+        sources = [] if instrument is None else comparative.named_sources(prep.query, (), (instrument,),
+                                                                        self._document_paths(loaded))
+        return frozenset().union(*(s.doc_ids for s in sources))
+
+    def _document_paths(self, loaded: _Loaded) -> dict[str, str]:
+        paths = getattr(self, "_doc_paths", None)
+        if paths is None or paths[0] != loaded.generation:
+            paths = self._doc_paths = (loaded.generation, store.document_paths(self.conn))
+        return paths[1]
 
     def _use_multilingual(self) -> bool:
         return (self.ml_index is not None and self.settings.fusion != "lexical"

@@ -41,12 +41,22 @@ class Tuning:
     # A hit whose labelled section (an article, a §) is short shows that whole section
     # (search/passages.py). Measured on dev: all .598 -> .614, comparative .298 -> .380.
     provision_hits: bool = True
+    # A question on one international instrument (it names one in corpus/glossary/instruments.toml,
+    # no country, and is not comparative) boosts that instrument's chunks as a named country's are.
+    instrument_boost: bool = True
+    # ... and every side of retrieval reads it without the instrument's name (search/comparative.py
+    # without_name). Measured on dev, both: all .563 -> .608, instrument .351 -> .596, no kind
+    # lower. The boost alone: .584 and .465; the name off for BM25 and MiniLM but not e5: .599 and
+    # .545; boosting every named instrument of comparative questions too cost comparative .504 ->
+    # .432 and cross-lingual .598 -> .577.
+    instrument_name_off: bool = True
 
     @classmethod
     def off(cls) -> "Tuning":
         """Every feature of this object off: the ranking before they were added."""
         return cls(doc_prior_weight=0.0, native_expansion=False, dense_glossary=False,
-                   native_lexical_weight=None, provision_hits=False)
+                   native_lexical_weight=None, provision_hits=False, instrument_boost=False,
+                   instrument_name_off=False)
 
 
 @dataclass(frozen=True, slots=True)
