@@ -53,16 +53,25 @@ def load_instruments(path: Path) -> tuple[Instrument, ...]:
 
 
 def named_sources(query: str, countries: tuple[str, ...], instruments: tuple[Instrument, ...],
-                  doc_paths: Mapping[str, str]) -> list[Source]:
+                  doc_paths: Mapping[str, str], documents: Mapping[str, frozenset[str]] | None = None) -> list[Source]:
     """The sources the query names, countries first, then instruments in table order; only those
-    the index holds documents of ({doc_id: doc_path})."""
+    the index holds documents of ({doc_id: doc_path}; `documents`: `instrument_documents` of them,
+    when the caller keeps it)."""
     out = [Source(code, country=code) for code in countries]
     for instrument in instruments:
         if instrument.pattern.search(query):
-            ids = frozenset(d for d, p in doc_paths.items() if any(p.endswith(end) for end in instrument.paths))
+            ids = (documents[instrument.name] if documents is not None and instrument.name in documents
+                   else instrument_documents((instrument,), doc_paths)[instrument.name])
             if ids:
                 out.append(Source(instrument.name, doc_ids=ids))
     return out
+
+
+def instrument_documents(instruments: tuple[Instrument, ...], doc_paths: Mapping[str, str]) -> dict[str, frozenset[str]]:
+    """{instrument name: the doc_ids of its documents} (a pass over every document path: the
+    searcher keeps it per index generation)."""
+    return {i.name: frozenset(d for d, p in doc_paths.items() if any(p.endswith(end) for end in i.paths))
+            for i in instruments}
 
 
 def single_instrument(query: str, instruments: tuple[Instrument, ...]) -> Instrument | None:

@@ -258,7 +258,7 @@ class Searcher:
         instruments = comparative.load_instruments(self.settings.glossary.with_name(comparative.INSTRUMENTS_FILE))
         if len(prep.intent.countries) < 2 and not any(i.pattern.search(prep.query) for i in instruments):
             return []
-        return comparative.named_sources(prep.query, prep.intent.countries, instruments, self._document_paths(loaded))
+        return comparative.named_sources(prep.query, prep.intent.countries, instruments, *self._document_paths(loaded))
 
     def _compare(self, loaded: _Loaded, prep: Prepared, sources: list, pending: tuple, qvec, ml_vec, allowed,
                  top_k: int, result: SearchResult) -> SearchResult:
@@ -388,14 +388,19 @@ class Searcher:
     def _instrument_docs(self, loaded: _Loaded, prep: Prepared) -> frozenset[str]:
         instrument = self._one_instrument(prep.query, prep.intent)
         sources = [] if instrument is None else comparative.named_sources(prep.query, (), (instrument,),
-                                                                        self._document_paths(loaded))
+                                                                        *self._document_paths(loaded))
         return frozenset().union(*(s.doc_ids for s in sources))
 
-    def _document_paths(self, loaded: _Loaded) -> dict[str, str]:
+    def _document_paths(self, loaded: _Loaded) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+        """This generation's {doc_id: path} and each instrument's documents (kept: at a million
+        chunks a pass over the paths cost 4 ms a query)."""
         paths = getattr(self, "_doc_paths", None)
         if paths is None or paths[0] != loaded.generation:
-            paths = self._doc_paths = (loaded.generation, store.document_paths(self.conn))
-        return paths[1]
+            doc_paths = store.document_paths(self.conn)
+            instruments = comparative.load_instruments(self.settings.glossary.with_name(comparative.INSTRUMENTS_FILE))
+            paths = self._doc_paths = (loaded.generation, doc_paths,
+                                       comparative.instrument_documents(instruments, doc_paths))
+        return paths[1], paths[2]
 
     def _use_multilingual(self) -> bool:
         return (self.ml_index is not None and self.settings.fusion != "lexical"
