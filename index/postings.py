@@ -8,6 +8,11 @@ of a cold `thb search`). So the writer builds them once, at the end of each inge
 them in milliseconds (`np.load(mmap_mode="r")`: pages are read as queries touch them). A searcher
 that finds no folder for the store's current generation builds them itself, as before.
 
+Each term also carries its document frequency (`df`: the rows holding it), so that a top-k search
+knows a common term's idf, and so its bound, without reading its postings (search/maxscore.py).
+FORMAT numbers the folder's layout: a folder of another format is not read (the searcher builds the
+postings itself, or answers from FTS5 beyond lexical.MAX_CHUNKS) until the next ingest rewrites it.
+
 Tokens are folded the way the table's tokenizer (unicode61, remove_diacritics 2) folds them: lower
 case, diacritics off, split at anything that is not a letter or digit.
 """
@@ -30,7 +35,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "postings-g"
 _TOKEN_RE = re.compile(r"[^\W_]+")
-_ARRAYS = ("rowids", "lengths", "rows", "positions", "bounds")
+_ARRAYS = ("rowids", "lengths", "rows", "positions", "bounds", "df")
+FORMAT = 2  # 2: with `df` per term
 _ROW_MEMO = 200_000  # rows whose term ids are kept for reuse by identical rows
 
 
@@ -54,10 +60,24 @@ class Postings:
     bounds: np.ndarray
     rows: np.ndarray
     positions: np.ndarray
+    df: np.ndarray         # term i's rows: the distinct rows of its postings
 
     def term_spans(self) -> dict[str, tuple[int, int]]:
         bounds = self.bounds.tolist()
         return {t: (bounds[i], bounds[i + 1]) for i, t in enumerate(self.terms)}
+
+    def term_df(self) -> dict[str, int]:
+        return dict(zip(self.terms, self.df.tolist()))
+
+
+def row_counts(bounds: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Distinct rows of each term's postings (`rows` sorted by term, then row)."""
+    first = np.ones(len(rows), dtype=bool)  # a posting that starts a (term, row) run
+    first[1:] = rows[1:] != rows[:-1]
+    first[bounds[:-1][bounds[:-1] < len(rows)]] = True
+    seen = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(first, out=seen[1:])
+    return seen[bounds[1:]] - seen[bounds[:-1]]
 
 
 def build(conn: sqlite3.Connection, table: str = "chunks_fts") -> Postings:
@@ -92,8 +112,9 @@ def build(conn: sqlite3.Connection, table: str = "chunks_fts") -> Postings:
     pos_of = (np.arange(len(term_of), dtype=np.int64) - np.repeat(starts, lengths)).astype(np.int32)
     order = np.argsort(term_of, kind="stable")
     bounds = np.searchsorted(term_of[order], np.arange(len(ids) + 1)).astype(np.int64)
+    rows = row_of[order]
     return Postings(generation, np.asarray(rowids, dtype=np.int64), lengths.astype(np.int32), tuple(ids), bounds,
-                    row_of[order], pos_of[order])
+                    rows, pos_of[order], row_counts(bounds, rows))
 
 
 def folder(index_dir: Path, generation: int) -> Path:
@@ -112,6 +133,7 @@ def write(index_dir: Path, postings: Postings) -> Path:
             np.save(tmp / f"{name}.npy", getattr(postings, name))
         blob = "\x00".join(postings.terms).encode("utf-8")
         np.save(tmp / "terms.npy", np.frombuffer(blob, dtype=np.uint8))
+        np.save(tmp / "format.npy", np.array([FORMAT], dtype=np.int64))
         shutil.rmtree(target, ignore_errors=True)
         os.rename(tmp, target)
     finally:
@@ -128,13 +150,18 @@ def load(index_dir: Path, generation: int) -> Postings | None:
     if not path.is_dir():
         return None
     try:
+        layout = np.load(path / "format.npy").tolist() if (path / "format.npy").is_file() else [1]
+        if layout != [FORMAT]:
+            log.info("%s: postings of format %s, not %d: building them from the store", path, layout, FORMAT)
+            return None
         arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
         blob = bytes(np.load(path / "terms.npy"))
     except (OSError, ValueError) as exc:
         log.warning("%s: unreadable postings (%s): building them from the store", path, exc)
         return None
     terms = tuple(blob.decode("utf-8").split("\x00")) if blob else ()
-    if len(arrays["bounds"]) != len(terms) + 1 or len(arrays["rowids"]) != len(arrays["lengths"]):
+    if (len(arrays["bounds"]) != len(terms) + 1 or len(arrays["df"]) != len(terms)
+            or len(arrays["rowids"]) != len(arrays["lengths"])):
         log.warning("%s: inconsistent postings: building them from the store", path)
         return None
     return Postings(generation, terms=terms, **arrays)

@@ -51,3 +51,16 @@ def test_damaged_postings_are_rebuilt_from_the_store(fake_embedder_home):
     searcher = Searcher(settings.search)
     assert not isinstance(searcher.lexical.rows, np.memmap)
     assert _same(searcher.lexical, lexical.LexicalIndex.load(conn))
+
+
+def test_postings_of_another_format_are_not_read(fake_embedder_home):
+    settings = fake_embedder_home
+    conn = store.connect(settings.index_dir / catalog.DB_NAME, readonly=True)
+    generation = store.generation(conn)
+    written = postings.load(settings.index_dir, generation)
+    assert np.array_equal(written.df, [len(np.unique(written.rows[a:b])) for a, b in written.term_spans().values()])
+    (postings.folder(settings.index_dir, generation) / "format.npy").unlink()  # as format 1 wrote them
+    assert postings.load(settings.index_dir, generation) is None
+    searcher = Searcher(settings.search)
+    assert not isinstance(searcher.lexical.rows, np.memmap)
+    assert _same(searcher.lexical, lexical.LexicalIndex.load(conn))
