@@ -19,6 +19,8 @@ itself does so only up to MAX_CHUNKS chunks, and searches FTS5 beyond.
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +33,8 @@ B = 0.75
 MIN_IDF = 1e-6
 MAX_CHUNKS = 250_000  # about 200 MB of postings; beyond it FTS5 answers from disk
 _POSITION_BITS = 20   # a row holds fewer than a million tokens (a chunk holds a few hundred)
+MEMO_POSTINGS = 20_000     # a phrase whose rarest term has this many postings has its scores kept
+MEMO_ROWS = 4_000_000      # rows of kept scores, at most (12 bytes a row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +48,7 @@ class LexicalIndex:
     """Postings of every token of the FTS5 table `chunks_fts`, grouped by term."""
 
     def __init__(self, rowids: np.ndarray, lengths: np.ndarray, terms: dict[str, tuple[int, int]],
-                 rows: np.ndarray, positions: np.ndarray):
+                 rows: np.ndarray, positions: np.ndarray, df: dict[str, int] | None = None):
         self.rowids = rowids          # row index -> FTS rowid (the chunk's vec_id)
         self.lengths = lengths        # tokens per row
         self.terms = terms            # term -> (start, end) into rows/positions
@@ -53,10 +57,15 @@ class LexicalIndex:
         self.n = len(rowids)
         self.avgdl = float(lengths.sum()) / self.n if self.n else 0.0
         self._norm = K1 * (1 - B + B * lengths / self.avgdl) if self.n else lengths.astype(np.float64)
+        self._df = df if df is not None else {}  # term -> rows holding it (counted on demand if not given)
+        self._memo: OrderedDict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._memo_rows = 0
+        self._memo_lock = threading.Lock()
 
     @classmethod
     def from_postings(cls, p: postings.Postings) -> "LexicalIndex":
-        return cls(p.rowids, np.asarray(p.lengths, dtype=np.float64), p.term_spans(), p.rows, p.positions)
+        return cls(p.rowids, np.asarray(p.lengths, dtype=np.float64), p.term_spans(), p.rows, p.positions,
+                   p.term_df())
 
     @classmethod
     def load(cls, conn: sqlite3.Connection, table: str = "chunks_fts") -> "LexicalIndex":
@@ -89,6 +98,92 @@ class LexicalIndex:
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
         counts = np.diff(np.r_[starts, len(rows)])
         return rows[starts], counts
+
+    def df(self, term: str) -> int:
+        """Rows holding the term."""
+        found = self._df.get(term)
+        if found is None:
+            start, end = self.terms.get(term, (0, 0))
+            rows = self.rows[start:end]
+            found = self._df[term] = int(np.count_nonzero(rows[1:] != rows[:-1])) + 1 if end > start else 0
+        return found
+
+    def idf(self, df: int):
+        """FTS5's idf of a phrase held by `df` rows (floored at MIN_IDF)."""
+        idf = np.log((self.n - df + 0.5) / (df + 0.5))
+        return idf if idf > 0 else MIN_IDF
+
+    def contribution(self, idf, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """A phrase's bm25 in each of `rows`, where it occurs `counts` times."""
+        return idf * counts * (K1 + 1) / (counts + self._norm[rows])
+
+    def counts_at(self, term: str, rows: np.ndarray) -> np.ndarray:
+        """Occurrences of a term in each of `rows` (ascending row indexes), by binary search of its
+        postings: the cost is in `rows`, not in the term's postings."""
+        start, end = self.terms.get(term, (0, 0))
+        span = self.rows[start:end]
+        rows = np.asarray(rows, dtype=span.dtype)  # the same dtype, or numpy would convert the postings
+        return np.searchsorted(span, rows, side="right") - np.searchsorted(span, rows, side="left")
+
+    def scored(self, phrase: Phrase) -> tuple[np.ndarray, np.ndarray]:
+        """(row indexes, bm25) of the rows matching a phrase: `bm25_rows`'s terms of that phrase.
+        A phrase of several terms is found from its rarest term's postings (each of the others is
+        checked only where a match could start). What cost many postings is kept for the next query
+        asking, up to MEMO_ROWS rows (the postings never change)."""
+        terms = phrase.terms
+        spans = [self.terms.get(t, (0, 0)) for t in terms]
+        cost = min(end - start for start, end in spans) if len(terms) > 1 else spans[0][1] - spans[0][0]
+        with self._memo_lock:
+            found = self._memo.get(terms)
+            if found is not None:
+                self._memo.move_to_end(terms)
+                return found
+        rows, counts = self.matches(phrase) if len(terms) == 1 or cost == 0 else self._phrase_matches(spans)
+        found = rows, self.contribution(self.idf(len(rows)), rows, counts) if len(rows) else np.empty(0)
+        if cost >= MEMO_POSTINGS and len(rows) <= MEMO_ROWS // 4:
+            with self._memo_lock:
+                if terms not in self._memo:
+                    self._memo[terms] = found
+                    self._memo_rows += len(rows)
+                while self._memo_rows > MEMO_ROWS:
+                    self._memo_rows -= len(self._memo.popitem(last=False)[1][0])
+        return found
+
+    def _phrase_matches(self, spans: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        order = sorted(range(len(spans)), key=lambda i: spans[i][1] - spans[i][0])
+        start, end = spans[order[0]]
+        starts = self._span_keys(start, end) - order[0]  # where a match would start (its first term's key)
+        for i in order[1:]:
+            if not len(starts):
+                break
+            starts = starts[self._has_keys(spans[i], starts + i)]
+        rows = (starts >> _POSITION_BITS).astype(np.int32)
+        if not len(rows):
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
+        first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        return rows[first], np.diff(np.r_[first, len(rows)])
+
+    def _span_keys(self, start: int, end: int) -> np.ndarray:
+        return (self.rows[start:end].astype(np.int64) << _POSITION_BITS) | self.positions[start:end]
+
+    def _has_keys(self, span: tuple[int, int], keys: np.ndarray) -> np.ndarray:
+        """Whether each of `keys` (ascending (row, position) keys) is a posting of the span's term."""
+        start, end = span
+        if len(keys) * 16 >= end - start:  # about as many keys as postings: search all the postings' keys
+            have = self._span_keys(start, end)
+            at = np.searchsorted(have, keys).clip(0, max(len(have) - 1, 0))
+            return have[at] == keys if len(have) else np.zeros(len(keys), dtype=bool)
+        # few keys: find each key's row among the postings, then its position within that row's run
+        rows = self.rows[start:end]
+        wanted = (keys >> _POSITION_BITS).astype(rows.dtype)
+        lo = np.searchsorted(rows, wanted, side="left")
+        runs = np.searchsorted(rows, wanted, side="right") - lo
+        owner = np.repeat(np.arange(len(keys)), runs)
+        at = start + np.repeat(lo - np.cumsum(runs) + runs, runs) + np.arange(int(runs.sum()))
+        hit = self.positions[at] == (keys & ((1 << _POSITION_BITS) - 1))[owner]
+        found = np.zeros(len(keys), dtype=bool)
+        found[owner[hit]] = True
+        return found
 
     def bm25(self, phrases: list[Phrase]) -> dict[int, float]:
         """{rowid: score} of the rows matching any phrase (FTS5's `bm25()` negated: higher is better)."""
