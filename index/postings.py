@@ -8,8 +8,10 @@ of a cold `thb search`). So the writer builds them once, at the end of each inge
 them in milliseconds (`np.load(mmap_mode="r")`: pages are read as queries touch them). A searcher
 that finds no folder for the store's current generation builds them itself, as before.
 
-Each term also carries its document frequency (`df`: the rows holding it), so that a top-k search
-knows a common term's idf, and so its bound, without reading its postings (search/maxscore.py).
+Each term also has its postings by row (`term_rows`, `term_tf`: the rows holding it, ascending,
+and its occurrences in each; `df` of them per term), so that a top-k search knows a common term's
+idf, and so its bound, without reading its postings, and finds its rows and counts without a pass
+over its positions (search/maxscore.py).
 FORMAT numbers the folder's layout: a folder of another format is not read (the searcher builds the
 postings itself, or answers from FTS5 beyond lexical.MAX_CHUNKS) until the next ingest rewrites it.
 
@@ -35,8 +37,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "postings-g"
 _TOKEN_RE = re.compile(r"[^\W_]+")
-_ARRAYS = ("rowids", "lengths", "rows", "positions", "bounds", "df")
-FORMAT = 2  # 2: with `df` per term
+_ARRAYS = ("rowids", "lengths", "rows", "positions", "bounds", "df", "term_rows", "term_tf")
+FORMAT = 2  # 2: with the postings by row (df, term_rows, term_tf)
 _ROW_MEMO = 200_000  # rows whose term ids are kept for reuse by identical rows
 
 
@@ -60,7 +62,9 @@ class Postings:
     bounds: np.ndarray
     rows: np.ndarray
     positions: np.ndarray
-    df: np.ndarray         # term i's rows: the distinct rows of its postings
+    df: np.ndarray         # term i's rows: the distinct rows of its postings, counted
+    term_rows: np.ndarray  # those rows, term by term (term i's are sum(df[:i]) onwards), ascending
+    term_tf: np.ndarray    # the term's occurrences in each of them
 
     def term_spans(self) -> dict[str, tuple[int, int]]:
         bounds = self.bounds.tolist()
@@ -70,14 +74,15 @@ class Postings:
         return dict(zip(self.terms, self.df.tolist()))
 
 
-def row_counts(bounds: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Distinct rows of each term's postings (`rows` sorted by term, then row)."""
+def by_row(bounds: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(df, term_rows, term_tf): each term's postings by row (`rows` sorted by term, then row)."""
     first = np.ones(len(rows), dtype=bool)  # a posting that starts a (term, row) run
     first[1:] = rows[1:] != rows[:-1]
     first[bounds[:-1][bounds[:-1] < len(rows)]] = True
-    seen = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(first, out=seen[1:])
-    return seen[bounds[1:]] - seen[bounds[:-1]]
+    starts = np.flatnonzero(first)
+    df = np.diff(np.searchsorted(starts, bounds))
+    tf = np.diff(np.r_[starts, len(rows)]).astype(np.int32)
+    return df.astype(np.int64), np.asarray(rows[starts], dtype=np.int32), tf
 
 
 def build(conn: sqlite3.Connection, table: str = "chunks_fts") -> Postings:
@@ -114,7 +119,7 @@ def build(conn: sqlite3.Connection, table: str = "chunks_fts") -> Postings:
     bounds = np.searchsorted(term_of[order], np.arange(len(ids) + 1)).astype(np.int64)
     rows = row_of[order]
     return Postings(generation, np.asarray(rowids, dtype=np.int64), lengths.astype(np.int32), tuple(ids), bounds,
-                    rows, pos_of[order], row_counts(bounds, rows))
+                    rows, pos_of[order], *by_row(bounds, rows))
 
 
 def folder(index_dir: Path, generation: int) -> Path:
@@ -161,7 +166,7 @@ def load(index_dir: Path, generation: int) -> Postings | None:
         return None
     terms = tuple(blob.decode("utf-8").split("\x00")) if blob else ()
     if (len(arrays["bounds"]) != len(terms) + 1 or len(arrays["df"]) != len(terms)
-            or len(arrays["rowids"]) != len(arrays["lengths"])):
+            or len(arrays["rowids"]) != len(arrays["lengths"]) or len(arrays["term_rows"]) != len(arrays["term_tf"])):
         log.warning("%s: inconsistent postings: building them from the store", path)
         return None
     return Postings(generation, terms=terms, **arrays)

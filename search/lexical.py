@@ -48,7 +48,7 @@ class LexicalIndex:
     """Postings of every token of the FTS5 table `chunks_fts`, grouped by term."""
 
     def __init__(self, rowids: np.ndarray, lengths: np.ndarray, terms: dict[str, tuple[int, int]],
-                 rows: np.ndarray, positions: np.ndarray, df: dict[str, int] | None = None):
+                 rows: np.ndarray, positions: np.ndarray, by_row: tuple | None = None):
         self.rowids = rowids          # row index -> FTS rowid (the chunk's vec_id)
         self.lengths = lengths        # tokens per row
         self.terms = terms            # term -> (start, end) into rows/positions
@@ -57,7 +57,12 @@ class LexicalIndex:
         self.n = len(rowids)
         self.avgdl = float(lengths.sum()) / self.n if self.n else 0.0
         self._norm = K1 * (1 - B + B * lengths / self.avgdl) if self.n else lengths.astype(np.float64)
-        self._df = df if df is not None else {}  # term -> rows holding it (counted on demand if not given)
+        if by_row is None:  # (df, term_rows, term_tf), as index/postings.py writes them
+            ends = np.fromiter((end for _start, end in terms.values()), dtype=np.int64, count=len(terms))
+            by_row = postings.by_row(np.r_[0, ends].astype(np.int64), rows)
+        df, self.term_rows, self.term_tf = by_row
+        offsets = np.r_[0, np.cumsum(df)].tolist()
+        self.row_spans = {t: (offsets[i], offsets[i + 1]) for i, t in enumerate(terms)}  # into term_rows
         self._memo: OrderedDict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._memo_rows = 0
         self._memo_lock = threading.Lock()
@@ -65,7 +70,7 @@ class LexicalIndex:
     @classmethod
     def from_postings(cls, p: postings.Postings) -> "LexicalIndex":
         return cls(p.rowids, np.asarray(p.lengths, dtype=np.float64), p.term_spans(), p.rows, p.positions,
-                   p.term_df())
+                   (p.df, p.term_rows, p.term_tf))
 
     @classmethod
     def load(cls, conn: sqlite3.Connection, table: str = "chunks_fts") -> "LexicalIndex":
@@ -101,12 +106,8 @@ class LexicalIndex:
 
     def df(self, term: str) -> int:
         """Rows holding the term."""
-        found = self._df.get(term)
-        if found is None:
-            start, end = self.terms.get(term, (0, 0))
-            rows = self.rows[start:end]
-            found = self._df[term] = int(np.count_nonzero(rows[1:] != rows[:-1])) + 1 if end > start else 0
-        return found
+        start, end = self.row_spans.get(term, (0, 0))
+        return end - start
 
     def idf(self, df: int):
         """FTS5's idf of a phrase held by `df` rows (floored at MIN_IDF)."""
@@ -118,12 +119,15 @@ class LexicalIndex:
         return idf * counts * (K1 + 1) / (counts + self._norm[rows])
 
     def counts_at(self, term: str, rows: np.ndarray) -> np.ndarray:
-        """Occurrences of a term in each of `rows` (ascending row indexes), by binary search of its
-        postings: the cost is in `rows`, not in the term's postings."""
-        start, end = self.terms.get(term, (0, 0))
-        span = self.rows[start:end]
+        """Occurrences of a term in each of `rows` (ascending row indexes), by binary search of the
+        rows holding it: the cost is in `rows`, not in the term's postings."""
+        start, end = self.row_spans.get(term, (0, 0))
+        span = self.term_rows[start:end]
         rows = np.asarray(rows, dtype=span.dtype)  # the same dtype, or numpy would convert the postings
-        return np.searchsorted(span, rows, side="right") - np.searchsorted(span, rows, side="left")
+        at = np.minimum(np.searchsorted(span, rows), max(end - start - 1, 0))
+        if end == start:
+            return np.zeros(len(rows), dtype=np.int64)
+        return np.where(span[at] == rows, self.term_tf[start:end][at], 0)
 
     def scored(self, phrase: Phrase) -> tuple[np.ndarray, np.ndarray]:
         """(row indexes, bm25) of the rows matching a phrase: `bm25_rows`'s terms of that phrase.
@@ -132,13 +136,17 @@ class LexicalIndex:
         asking, up to MEMO_ROWS rows (the postings never change)."""
         terms = phrase.terms
         spans = [self.terms.get(t, (0, 0)) for t in terms]
-        cost = min(end - start for start, end in spans) if len(terms) > 1 else spans[0][1] - spans[0][0]
+        cost = min(end - start for start, end in spans) if len(terms) > 1 else self.df(terms[0])
         with self._memo_lock:
             found = self._memo.get(terms)
             if found is not None:
                 self._memo.move_to_end(terms)
                 return found
-        rows, counts = self.matches(phrase) if len(terms) == 1 or cost == 0 else self._phrase_matches(spans)
+        if len(terms) == 1:
+            start, end = self.row_spans.get(terms[0], (0, 0))
+            rows, counts = self.term_rows[start:end], self.term_tf[start:end]
+        else:
+            rows, counts = self._phrase_matches(spans) if cost else (np.empty(0, dtype=np.int32), np.empty(0))
         found = rows, self.contribution(self.idf(len(rows)), rows, counts) if len(rows) else np.empty(0)
         if cost >= MEMO_POSTINGS and len(rows) <= MEMO_ROWS // 4:
             with self._memo_lock:

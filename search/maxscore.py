@@ -33,6 +33,7 @@ from search import lexical
 SLACK = 1e-9        # relative margin of every bound-against-threshold comparison
 DIRECT_ROWS = 4096  # a universe (allowed rows) this small is scored row by row, nothing materialised
 PRUNE_POSTINGS = 1_500_000  # a query whose terms have fewer postings scores every row instead
+DENSE_FROM = 16     # rows x this above a phrase's matches (or term's rows): read them laid out
 SCORED = 2          # rows fully scored for a threshold: this many times `keep`, the best partial scores
 
 
@@ -61,7 +62,17 @@ class _Phrase:
             self.rows, self.values = index.scored(self.phrase)
 
     def at(self, index: lexical.LexicalIndex, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(bm25, whether it matches) in each of `rows` (ascending): 0.0 where it does not match."""
+        """(bm25, whether it matches) in each of `rows` (ascending): 0.0 where it does not match.
+        Many rows: the phrase's scores laid out over all rows and read there (bm25 is > 0 where it
+        matches); few: a binary search of its rows (or its term's postings, when not matched)."""
+        if self.values is None and len(rows) * DENSE_FROM > self.df:
+            self.match(index)
+        if self.values is not None and len(rows) * DENSE_FROM > len(self.rows):
+            _partial, spread, _held = _scratch(index.n)
+            spread[self.rows] = self.values
+            values = spread[rows]
+            spread[self.rows] = 0.0
+            return values, values > 0
         values = np.zeros(len(rows), dtype=np.float64)
         if self.values is not None:
             at = np.minimum(np.searchsorted(self.rows, rows), max(len(self.rows) - 1, 0))
@@ -89,13 +100,13 @@ class Plan:
                     distinct[p.terms] = _Phrase(index, p)
                 members.append(distinct[p.terms])
             self.groups.append((weight, members))
-        # Bounds hold for weights >= 0 (the query's groups weigh 0.5, 1 and 3). Pruning pays for its
+        # Bounds hold for weights > 0 (the query's groups weigh 0.5, 1 and 3). Pruning pays for its
         # per-phrase work beyond PRUNE_POSTINGS postings (measured on the grown homes' dev queries:
         # at 100,000 chunks, 0.2-1.5M postings a query, scoring all rows costs the same or less).
         spans = [index.terms.get(t, (0, 0)) for p in distinct.values() for t in p.phrase.terms]
         postings = sum(end - start for start, end in spans)
-        self.prunable = (postings >= PRUNE_POSTINGS
-                         and all(isinstance(w, (int, float)) and math.isfinite(w) and w >= 0 for w, _ in self.groups))
+        self.positive = all(isinstance(w, (int, float)) and math.isfinite(w) and w > 0 for w, _ in self.groups)
+        self.prunable = self.positive and postings >= PRUNE_POSTINGS
         self.weight: dict[int, float] = {}  # id(phrase) -> its summed weight over the groups
         for weight, members in self.groups:
             for p in members:
@@ -138,10 +149,11 @@ class Plan:
         tie or beat the keep-th best of them (all that match if no more than `keep` do)."""
         if not self.phrases:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-        if universe is not None and np.count_nonzero(universe) <= DIRECT_ROWS:
-            rows = np.flatnonzero(universe).astype(np.int32)
-            rows, partial, theta = rows, np.zeros(len(rows)), -math.inf
-            rest = sorted(self.phrases, key=lambda p: -self.bound[id(p)])
+        if not self.positive or (universe is not None and np.count_nonzero(universe) <= DIRECT_ROWS):
+            # a small universe is scored row by row; without bounds (a weight <= 0), every row is
+            rows = (np.arange(self.index.n) if universe is None else np.flatnonzero(universe)).astype(np.int32)
+            partial, theta = np.zeros(len(rows)), -math.inf
+            rest = sorted(self.phrases, key=lambda p: -self.bound[id(p)]) if self.positive else []
         else:
             rows, partial, theta, rest = self._candidates(keep, universe)
         rows, partial = self._refine(rows, partial, theta, rest, keep)
@@ -160,12 +172,13 @@ class Plan:
         bound first)."""
         order = sorted(self.phrases, key=lambda p: (not p.matched, -self.bound[id(p)]))
         tails = np.cumsum([self.bound[id(p)] for p in reversed(order)])[::-1].tolist() + [0.0]
-        partial, held = _scratch(self.index.n)  # zeros, and zeros again when this returns
+        partial, _spread, held = _scratch(self.index.n)  # zeros, and zeros again when this returns
         try:
             postings, theta, done, scored_at = 0, -math.inf, 0, 0
             for done, p in enumerate(order, start=1):
                 p.match(self.index)
-                partial[p.rows] += self.weight[id(p)] * p.values
+                weight = self.weight[id(p)]
+                partial[p.rows] += p.values if weight == 1 else weight * p.values
                 held[p.rows] = True
                 postings += len(p.rows)
                 rest = tails[done] * (1 + SLACK)
@@ -181,8 +194,7 @@ class Plan:
                         theta = max(theta, self._estimate(best, partial[best], order[done:], keep))
                         if rest < theta:
                             break
-            touched = np.flatnonzero(held)
-            rows = _within(touched, universe)
+            rows = _within(np.flatnonzero(held), universe)
             return rows, partial[rows], theta, order[done:]
         finally:
             touched = np.flatnonzero(held)
@@ -236,13 +248,13 @@ def top(plan: Plan, keep: int, allowed=None, boosted=None) -> dict[int, float]:
 _buffers = threading.local()
 
 
-def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """This thread's (scores, held) arrays of n rows, all zero: made once, not per query (a fresh
-    array of a million rows costs its page faults at every use)."""
-    held = getattr(_buffers, "arrays", None)
-    if held is None or len(held[0]) != n:
-        held = _buffers.arrays = (np.zeros(n, dtype=np.float64), np.zeros(n, dtype=bool))
-    return held
+def _scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This thread's two arrays of n scores and one of n flags, all zero (and zero again after each
+    use): made once, not per query (a fresh array of a million rows costs its page faults at every use)."""
+    arrays = getattr(_buffers, "arrays", None)
+    if arrays is None or len(arrays[0]) != n:
+        arrays = _buffers.arrays = (np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool))
+    return arrays
 
 
 def _within(rows: np.ndarray, universe: np.ndarray | None) -> np.ndarray:

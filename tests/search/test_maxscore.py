@@ -107,9 +107,10 @@ def test_finish_lexical_gives_the_reference_dict(searcher, index, questions, mon
 
 
 def test_phrases_match_as_matches_does(index, questions):
-    several = {p for groups in questions for _w, ps in groups for p in ps if len(p.terms) > 1}
-    assert len(several) >= 30
-    for phrase in several:
+    """Terms from their rows and counts by row, phrases from their rarest term: as from positions."""
+    phrases = {p for groups in questions for _w, ps in groups for p in ps}
+    assert sum(len(p.terms) > 1 for p in phrases) >= 30
+    for phrase in phrases:
         rows, counts = index.matches(phrase)
         got_rows, values = index.scored(phrase)
         assert np.array_equal(got_rows, rows), phrase
