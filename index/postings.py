@@ -149,6 +149,20 @@ def write(index_dir: Path, postings: Postings) -> Path:
     return target
 
 
+def upgrade(index_dir: Path, generation: int) -> Path | None:
+    """Rewrite a folder of format 1 (no postings by row) in this format from its own arrays: seconds
+    at a million chunks, where `build` reads the whole store again. For the writer (or an operator)
+    with the ingest lock; None when there is no such folder."""
+    path = folder(index_dir, generation)
+    if not path.is_dir() or (path / "format.npy").is_file():
+        return None
+    arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in _ARRAYS[:5]}
+    blob = bytes(np.load(path / "terms.npy"))
+    terms = tuple(blob.decode("utf-8").split("\x00")) if blob else ()
+    df, term_rows, term_tf = by_row(np.asarray(arrays["bounds"]), arrays["rows"])
+    return write(index_dir, Postings(generation, terms=terms, df=df, term_rows=term_rows, term_tf=term_tf, **arrays))
+
+
 def load(index_dir: Path, generation: int) -> Postings | None:
     """The written postings of this generation, mapped; None when there are none (or unreadable)."""
     path = folder(index_dir, generation)
