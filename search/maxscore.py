@@ -177,24 +177,28 @@ class Plan:
             postings, theta, done, scored_at = 0, -math.inf, 0, 0
             for done, p in enumerate(order, start=1):
                 p.match(self.index)
+                rows, values = p.rows, p.values
+                if universe is not None:  # only the universe's rows are candidates
+                    inside = universe[rows]
+                    rows, values = rows[inside], values[inside]
                 weight = self.weight[id(p)]
-                partial[p.rows] += p.values if weight == 1 else weight * p.values
-                held[p.rows] = True
-                postings += len(p.rows)
+                partial[rows] += values if weight == 1 else weight * values
+                held[rows] = True
+                postings += len(rows)
                 rest = tails[done] * (1 + SLACK)
                 if rest < theta or done == len(order):
                     break
                 # a better threshold (the full scores of the best rows so far): first, then when near
                 if postings >= keep and (not scored_at or (postings >= 2 * scored_at and rest < 2 * theta)):
                     scored_at = postings
-                    rows = _within(np.flatnonzero(held), universe)
+                    rows = np.flatnonzero(held).astype(np.int32)
                     if len(rows) >= keep:
                         best = rows if len(rows) <= SCORED * keep else \
                             np.sort(rows[np.argpartition(-partial[rows], SCORED * keep - 1)[:SCORED * keep]])
                         theta = max(theta, self._estimate(best, partial[best], order[done:], keep))
                         if rest < theta:
                             break
-            rows = _within(np.flatnonzero(held), universe)
+            rows = np.flatnonzero(held).astype(np.int32)
             return rows, partial[rows], theta, order[done:]
         finally:
             touched = np.flatnonzero(held)
@@ -255,11 +259,6 @@ def _scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if arrays is None or len(arrays[0]) != n:
         arrays = _buffers.arrays = (np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool))
     return arrays
-
-
-def _within(rows: np.ndarray, universe: np.ndarray | None) -> np.ndarray:
-    rows = rows.astype(np.int32)
-    return rows if universe is None else rows[universe[rows]]
 
 
 def row_mask(index: lexical.LexicalIndex, ids) -> np.ndarray:
