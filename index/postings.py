@@ -11,7 +11,9 @@ that finds no folder for the store's current generation builds them itself, as b
 Each term also has its postings by row (`term_rows`, `term_tf`: the rows holding it, ascending,
 and its occurrences in each; `df` of them per term), so that a top-k search knows a common term's
 idf, and so its bound, without reading its postings, and finds its rows and counts without a pass
-over its positions (search/maxscore.py).
+over its positions (search/maxscore.py). And the rows' tokens in order (`tokens`: term ids, row
+after row), so that a phrase is found from its rarest term's postings by reading the tokens beside
+each of them.
 FORMAT numbers the folder's layout: a folder of another format is not read (the searcher builds the
 postings itself, or answers from FTS5 beyond lexical.MAX_CHUNKS) until the next ingest rewrites it.
 
@@ -37,8 +39,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "postings-g"
 _TOKEN_RE = re.compile(r"[^\W_]+")
-_ARRAYS = ("rowids", "lengths", "rows", "positions", "bounds", "df", "term_rows", "term_tf")
-FORMAT = 2  # 2: with the postings by row (df, term_rows, term_tf)
+_ARRAYS = ("rowids", "lengths", "rows", "positions", "bounds", "df", "term_rows", "term_tf", "tokens")
+FORMAT = 2  # 2: with the postings by row (df, term_rows, term_tf) and the tokens
 _ROW_MEMO = 200_000  # rows whose term ids are kept for reuse by identical rows
 
 
@@ -65,6 +67,7 @@ class Postings:
     df: np.ndarray         # term i's rows: the distinct rows of its postings, counted
     term_rows: np.ndarray  # those rows, term by term (term i's are sum(df[:i]) onwards), ascending
     term_tf: np.ndarray    # the term's occurrences in each of them
+    tokens: np.ndarray     # term id of every token, row after row (row r's from sum(lengths[:r]))
 
     def term_spans(self) -> dict[str, tuple[int, int]]:
         bounds = self.bounds.tolist()
@@ -119,7 +122,7 @@ def build(conn: sqlite3.Connection, table: str = "chunks_fts") -> Postings:
     bounds = np.searchsorted(term_of[order], np.arange(len(ids) + 1)).astype(np.int64)
     rows = row_of[order]
     return Postings(generation, np.asarray(rowids, dtype=np.int64), lengths.astype(np.int32), tuple(ids), bounds,
-                    rows, pos_of[order], *by_row(bounds, rows))
+                    rows, pos_of[order], *by_row(bounds, rows), term_of)
 
 
 def folder(index_dir: Path, generation: int) -> Path:
@@ -159,8 +162,13 @@ def upgrade(index_dir: Path, generation: int) -> Path | None:
     arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in _ARRAYS[:5]}
     blob = bytes(np.load(path / "terms.npy"))
     terms = tuple(blob.decode("utf-8").split("\x00")) if blob else ()
-    df, term_rows, term_tf = by_row(np.asarray(arrays["bounds"]), arrays["rows"])
-    return write(index_dir, Postings(generation, terms=terms, df=df, term_rows=term_rows, term_tf=term_tf, **arrays))
+    bounds = np.asarray(arrays["bounds"])
+    df, term_rows, term_tf = by_row(bounds, arrays["rows"])
+    starts = np.r_[0, np.cumsum(arrays["lengths"], dtype=np.int64)]
+    tokens = np.zeros(int(starts[-1]), dtype=np.int32)
+    tokens[starts[arrays["rows"]] + arrays["positions"]] = np.repeat(np.arange(len(terms), dtype=np.int32), np.diff(bounds))
+    return write(index_dir, Postings(generation, terms=terms, df=df, term_rows=term_rows, term_tf=term_tf,
+                                     tokens=tokens, **arrays))
 
 
 def load(index_dir: Path, generation: int) -> Postings | None:
@@ -180,7 +188,8 @@ def load(index_dir: Path, generation: int) -> Postings | None:
         return None
     terms = tuple(blob.decode("utf-8").split("\x00")) if blob else ()
     if (len(arrays["bounds"]) != len(terms) + 1 or len(arrays["df"]) != len(terms)
-            or len(arrays["rowids"]) != len(arrays["lengths"]) or len(arrays["term_rows"]) != len(arrays["term_tf"])):
+            or len(arrays["rowids"]) != len(arrays["lengths"]) or len(arrays["term_rows"]) != len(arrays["term_tf"])
+            or len(arrays["tokens"]) != len(arrays["rows"])):
         log.warning("%s: inconsistent postings: building them from the store", path)
         return None
     return Postings(generation, terms=terms, **arrays)

@@ -34,7 +34,7 @@ MIN_IDF = 1e-6
 MAX_CHUNKS = 250_000  # about 200 MB of postings; beyond it FTS5 answers from disk
 _POSITION_BITS = 20   # a row holds fewer than a million tokens (a chunk holds a few hundred)
 MEMO_POSTINGS = 20_000     # a phrase whose rarest term has this many postings has its scores kept
-MEMO_ROWS = 4_000_000      # rows of kept scores, at most (12 bytes a row)
+MEMO_ROWS = 4_000_000      # rows of kept scores, at most, of terms and of phrases each (8-12 bytes a row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,8 @@ class LexicalIndex:
     """Postings of every token of the FTS5 table `chunks_fts`, grouped by term."""
 
     def __init__(self, rowids: np.ndarray, lengths: np.ndarray, terms: dict[str, tuple[int, int]],
-                 rows: np.ndarray, positions: np.ndarray, by_row: tuple | None = None):
+                 rows: np.ndarray, positions: np.ndarray, by_row: tuple | None = None,
+                 tokens: np.ndarray | None = None):
         self.rowids = rowids          # row index -> FTS rowid (the chunk's vec_id)
         self.lengths = lengths        # tokens per row
         self.terms = terms            # term -> (start, end) into rows/positions
@@ -63,14 +64,24 @@ class LexicalIndex:
         df, self.term_rows, self.term_tf = by_row
         offsets = np.r_[0, np.cumsum(df)].tolist()
         self.row_spans = {t: (offsets[i], offsets[i + 1]) for i, t in enumerate(terms)}  # into term_rows
-        self._memo: OrderedDict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._memo_rows = 0
+        self.term_ids = {t: i for i, t in enumerate(terms)}
+        self.row_starts = np.r_[0, np.cumsum(np.asarray(lengths, dtype=np.int64))]  # into tokens
+        if tokens is None:  # every row's term ids in order, from the postings
+            tokens = np.zeros(int(self.row_starts[-1]), dtype=np.int32)
+            ids = np.zeros(len(rows), dtype=np.int32)
+            for i, (start, end) in enumerate(terms.values()):
+                ids[start:end] = i
+            tokens[self.row_starts[rows] + positions] = ids
+        self.tokens = tokens
+        # kept scores, least recently used first: of terms, and of phrases (dearer: their own budget)
+        self._memo: tuple[OrderedDict, OrderedDict] = (OrderedDict(), OrderedDict())
+        self._memo_rows = [0, 0]
         self._memo_lock = threading.Lock()
 
     @classmethod
     def from_postings(cls, p: postings.Postings) -> "LexicalIndex":
         return cls(p.rowids, np.asarray(p.lengths, dtype=np.float64), p.term_spans(), p.rows, p.positions,
-                   (p.df, p.term_rows, p.term_tf))
+                   (p.df, p.term_rows, p.term_tf), p.tokens)
 
     @classmethod
     def load(cls, conn: sqlite3.Connection, table: str = "chunks_fts") -> "LexicalIndex":
@@ -137,61 +148,45 @@ class LexicalIndex:
         terms = phrase.terms
         spans = [self.terms.get(t, (0, 0)) for t in terms]
         cost = min(end - start for start, end in spans) if len(terms) > 1 else self.df(terms[0])
+        memo, kind = self._memo[len(terms) > 1], int(len(terms) > 1)
         with self._memo_lock:
-            found = self._memo.get(terms)
+            found = memo.get(terms)
             if found is not None:
-                self._memo.move_to_end(terms)
+                memo.move_to_end(terms)
                 return found
         if len(terms) == 1:
             start, end = self.row_spans.get(terms[0], (0, 0))
             rows, counts = self.term_rows[start:end], self.term_tf[start:end]
         else:
-            rows, counts = self._phrase_matches(spans) if cost else (np.empty(0, dtype=np.int32), np.empty(0))
+            rows, counts = self._phrase_matches(terms) if cost else (np.empty(0, dtype=np.int32), np.empty(0))
         found = rows, self.contribution(self.idf(len(rows)), rows, counts) if len(rows) else np.empty(0)
         if cost >= MEMO_POSTINGS and len(rows) <= MEMO_ROWS // 4:
             with self._memo_lock:
-                if terms not in self._memo:
-                    self._memo[terms] = found
-                    self._memo_rows += len(rows)
-                while self._memo_rows > MEMO_ROWS:
-                    self._memo_rows -= len(self._memo.popitem(last=False)[1][0])
+                if terms not in memo:
+                    memo[terms] = found
+                    self._memo_rows[kind] += len(rows)
+                while self._memo_rows[kind] > MEMO_ROWS:
+                    self._memo_rows[kind] -= len(memo.popitem(last=False)[1][0])
         return found
 
-    def _phrase_matches(self, spans: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-        order = sorted(range(len(spans)), key=lambda i: spans[i][1] - spans[i][0])
-        start, end = spans[order[0]]
-        starts = self._span_keys(start, end) - order[0]  # where a match would start (its first term's key)
-        for i in order[1:]:
-            if not len(starts):
-                break
-            starts = starts[self._has_keys(spans[i], starts + i)]
-        rows = (starts >> _POSITION_BITS).astype(np.int32)
+    def _phrase_matches(self, terms: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """`matches` of a phrase of several terms: from each posting of its rarest term, the tokens
+        where the phrase would stand are read and compared (a phrase lies within one row)."""
+        spans = [self.terms.get(t, (0, 0)) for t in terms]
+        first = min(range(len(terms)), key=lambda i: spans[i][1] - spans[i][0])
+        start, end = spans[first]
+        rows = self.rows[start:end]
+        begin = self.positions[start:end].astype(np.int64) - first  # where the phrase would start
+        fits = (begin >= 0) & (begin + len(terms) <= self.lengths[rows])
+        rows, at = rows[fits], self.row_starts[rows[fits]] + begin[fits]
+        for i, term in enumerate(terms):
+            if i != first and len(rows):
+                same = self.tokens[at + i] == self.term_ids[term]
+                rows, at = rows[same], at[same]
         if not len(rows):
             return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
-        first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        return rows[first], np.diff(np.r_[first, len(rows)])
-
-    def _span_keys(self, start: int, end: int) -> np.ndarray:
-        return (self.rows[start:end].astype(np.int64) << _POSITION_BITS) | self.positions[start:end]
-
-    def _has_keys(self, span: tuple[int, int], keys: np.ndarray) -> np.ndarray:
-        """Whether each of `keys` (ascending (row, position) keys) is a posting of the span's term."""
-        start, end = span
-        if len(keys) * 16 >= end - start:  # about as many keys as postings: search all the postings' keys
-            have = self._span_keys(start, end)
-            at = np.searchsorted(have, keys).clip(0, max(len(have) - 1, 0))
-            return have[at] == keys if len(have) else np.zeros(len(keys), dtype=bool)
-        # few keys: find each key's row among the postings, then its position within that row's run
-        rows = self.rows[start:end]
-        wanted = (keys >> _POSITION_BITS).astype(rows.dtype)
-        lo = np.searchsorted(rows, wanted, side="left")
-        runs = np.searchsorted(rows, wanted, side="right") - lo
-        owner = np.repeat(np.arange(len(keys)), runs)
-        at = start + np.repeat(lo - np.cumsum(runs) + runs, runs) + np.arange(int(runs.sum()))
-        hit = self.positions[at] == (keys & ((1 << _POSITION_BITS) - 1))[owner]
-        found = np.zeros(len(keys), dtype=bool)
-        found[owner[hit]] = True
-        return found
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        return np.asarray(rows[starts], dtype=np.int32), np.diff(np.r_[starts, len(rows)])
 
     def bm25(self, phrases: list[Phrase]) -> dict[int, float]:
         """{rowid: score} of the rows matching any phrase (FTS5's `bm25()` negated: higher is better)."""

@@ -16,7 +16,7 @@ def _same(a: lexical.LexicalIndex, b: lexical.LexicalIndex) -> bool:
     return (a.terms == b.terms and np.array_equal(a.rowids, b.rowids) and np.array_equal(a.rows, b.rows)
             and np.array_equal(a.positions, b.positions) and np.array_equal(a._norm, b._norm)
             and a.row_spans == b.row_spans and np.array_equal(a.term_rows, b.term_rows)
-            and np.array_equal(a.term_tf, b.term_tf))
+            and np.array_equal(a.term_tf, b.term_tf) and np.array_equal(a.tokens, b.tokens))
 
 
 def test_an_ingest_writes_the_postings_of_its_generation(fake_embedder_home):
@@ -73,7 +73,7 @@ def test_a_folder_of_format_1_is_upgraded_from_its_own_arrays(fake_embedder_home
     conn = store.connect(settings.index_dir / catalog.DB_NAME, readonly=True)
     generation = store.generation(conn)
     path = postings.folder(settings.index_dir, generation)
-    for name in ("format", "df", "term_rows", "term_tf"):  # what format 1 did not write
+    for name in ("format", "df", "term_rows", "term_tf", "tokens"):  # what format 1 did not write
         (path / f"{name}.npy").unlink()
     assert postings.load(settings.index_dir, generation) is None
     assert postings.upgrade(settings.index_dir, generation) == path
