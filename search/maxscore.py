@@ -32,7 +32,7 @@ from search import lexical
 
 SLACK = 1e-9        # relative margin of every bound-against-threshold comparison
 DIRECT_ROWS = 4096  # a universe (allowed rows) this small is scored row by row, nothing materialised
-PRUNE_POSTINGS = 1_500_000  # a query whose terms have fewer postings scores every row instead
+PRUNE_POSTINGS = 1_500_000  # below this many postings and rows to touch, a query scores every row
 DENSE_FROM = 16     # rows x this above a phrase's matches (or term's rows): read them laid out
 SCORED = 2          # rows fully scored for a threshold: this many times `keep`, the best partial scores
 
@@ -101,10 +101,11 @@ class Plan:
                 members.append(distinct[p.terms])
             self.groups.append((weight, members))
         # Bounds hold for weights > 0 (the query's groups weigh 0.5, 1 and 3). Pruning pays for its
-        # per-phrase work beyond PRUNE_POSTINGS postings (measured on the grown homes' dev queries:
-        # at 100,000 chunks, 0.2-1.5M postings a query, scoring all rows costs the same or less).
+        # per-phrase work when scoring every row would touch PRUNE_POSTINGS postings and rows (each
+        # group's scores span all rows); measured on the grown homes' dev queries: at 100,000 chunks
+        # with 0.2-1.2M postings a query scoring all rows costs the same or less, at 1M never.
         spans = [index.terms.get(t, (0, 0)) for p in distinct.values() for t in p.phrase.terms]
-        postings = sum(end - start for start, end in spans)
+        postings = sum(end - start for start, end in spans) + index.n * len(self.groups)
         self.positive = all(isinstance(w, (int, float)) and math.isfinite(w) and w > 0 for w, _ in self.groups)
         self.prunable = self.positive and postings >= PRUNE_POSTINGS
         self.weight: dict[int, float] = {}  # id(phrase) -> its summed weight over the groups
