@@ -263,12 +263,18 @@ def _scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def row_mask(index: lexical.LexicalIndex, ids) -> np.ndarray:
-    """Rows of the postings whose rowid is in `ids` (rowids are ascending)."""
+    """Rows of the postings whose rowid is in `ids` (rowids are ascending; where they run without
+    gaps, as vec_ids do, a rowid less the first is its row)."""
     wanted = np.fromiter(ids, dtype=np.int64, count=len(ids))
     mask = np.zeros(index.n, dtype=bool)
     if len(wanted) and index.n:
-        at = np.searchsorted(index.rowids, wanted).clip(0, index.n - 1)
-        mask[at[index.rowids[at] == wanted]] = True
+        first = int(index.rowids[0])
+        if int(index.rowids[-1]) - first == index.n - 1:
+            at = wanted - first
+            mask[at[(at >= 0) & (at < index.n)]] = True
+        else:
+            at = np.searchsorted(index.rowids, wanted).clip(0, index.n - 1)
+            mask[at[index.rowids[at] == wanted]] = True
     return mask
 
 
