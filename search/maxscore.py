@@ -5,17 +5,19 @@ best (and the same among the boosted rows). Scoring every row, as `LexicalIndex.
 costs a full array per group and every posting of every term: at a million chunks "the" alone has
 two million postings, and that was most of a query's time. Here (MaxScore, Turtle & Flood 1995):
 
-- A phrase's bm25 in a row is below idf x (k1 + 1), so with the weights (all >= 0) each phrase has
+- A phrase's bm25 in a row is below idf x (k1 + 1), so with the weights (all > 0) each phrase has
   an upper bound, known from its document frequency alone (stored with the postings).
 - Phrases are matched (their rows and scores, "materialised") rarest first, until the bounds of the
-  phrases not yet matched sum to less than the keep-th best score found so far: a row that holds
-  none of the matched phrases cannot reach it. Multi-term phrases are always matched (their idf needs
-  their matches); one term costs nothing until matched.
-- The rows found get the other phrases' scores by binary search of those terms' postings, dropping on
+  phrases not yet matched sum to less than a threshold the keep-th best row is known to reach (the
+  keep-th best score of the best rows found so far): a row that holds none of the matched phrases
+  cannot reach it. Multi-term phrases are always matched (their idf needs their matches); one term
+  costs nothing until matched.
+- The rows found get the other phrases' scores by binary search of those terms' rows, dropping on
   the way every row whose score so far plus the bounds still to come cannot reach the threshold.
 - The survivors are scored exactly as `bm25_rows` and `lexical_top` score them, in the same order of
   float additions (within a group its phrases in order from 0.0, then each group's weight x its
   score): the same keys and the same bits. tests/search/test_maxscore.py checks it on real postings.
+- Below PRUNE_POSTINGS (a small index) the plan scores every row instead, from the same matches.
 
 Bounds and thresholds are compared with a relative SLACK far above any rounding of either, so
 rounding never prunes a row that could tie.
