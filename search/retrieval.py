@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from index import store, vectors
-from search import fusion, lexical
+from search import fusion, lexical, maxscore
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,11 @@ class Retriever:
     def start_lexical(self, groups) -> tuple:
         """Submit the (weight, phrases) searches to the pool: (weight, future) pairs. They run on
         worker threads (their own read connections; SQLite lets go of the GIL) while the caller
-        encodes the query and searches FAISS."""
+        encodes the query and searches FAISS. With the postings in memory: one maxscore.Pending
+        (the query's phrases matched and their idfs known on a worker thread, search/maxscore.py)."""
+        if self.postings is not None:
+            groups = tuple((weight, lexical.phrases(list(phrases))) for weight, phrases in groups)
+            return (maxscore.Pending(groups, self.pool.submit(maxscore.Plan, self.postings, groups)),)
         return tuple((weight, self.pool.submit(self._bm25, list(phrases))) for weight, phrases in groups)
 
     def candidates(self, pending: tuple, qvec, ml_vec, *, n: int, allowed: set[int] | None, boosted: set[int],
@@ -103,7 +107,13 @@ class Retriever:
         """{vec_id: weighted bm25} of the matching chunks (of `allowed`, if given). From in-memory
         postings and with `keep`, only what the caller can use (`lexical_top`: the same top lists
         as from all scores, without a dict per match, which at 100,000 chunks cost most of a query)."""
-        results = [(weight, future.result()) for weight, future in pending]
+        if len(pending) == 1 and isinstance(pending[0], maxscore.Pending):
+            plan = pending[0].future.result()
+            if keep and plan.prunable:  # lexical_top's dict, without scoring every posting
+                return maxscore.top(plan, keep, allowed, boosted)
+            results = plan.full_rows()  # bm25_rows of each group, from the plan's matches
+        else:
+            results = [(weight, future.result()) for weight, future in pending]
         if keep and results and all(isinstance(r, tuple) for _w, r in results):
             return lexical_top(self.postings, results, keep, boosted, allowed)
         scores: dict[int, float] = {}

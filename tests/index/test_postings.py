@@ -14,7 +14,9 @@ from tests.conftest import BUNDLED_CORPUS, copy_subset
 
 def _same(a: lexical.LexicalIndex, b: lexical.LexicalIndex) -> bool:
     return (a.terms == b.terms and np.array_equal(a.rowids, b.rowids) and np.array_equal(a.rows, b.rows)
-            and np.array_equal(a.positions, b.positions) and np.array_equal(a._norm, b._norm))
+            and np.array_equal(a.positions, b.positions) and np.array_equal(a._norm, b._norm)
+            and a.row_spans == b.row_spans and np.array_equal(a.term_rows, b.term_rows)
+            and np.array_equal(a.term_tf, b.term_tf) and np.array_equal(a.tokens, b.tokens))
 
 
 def test_an_ingest_writes_the_postings_of_its_generation(fake_embedder_home):
@@ -51,3 +53,30 @@ def test_damaged_postings_are_rebuilt_from_the_store(fake_embedder_home):
     searcher = Searcher(settings.search)
     assert not isinstance(searcher.lexical.rows, np.memmap)
     assert _same(searcher.lexical, lexical.LexicalIndex.load(conn))
+
+
+def test_postings_of_another_format_are_not_read(fake_embedder_home):
+    settings = fake_embedder_home
+    conn = store.connect(settings.index_dir / catalog.DB_NAME, readonly=True)
+    generation = store.generation(conn)
+    written = postings.load(settings.index_dir, generation)
+    assert np.array_equal(written.df, [len(np.unique(written.rows[a:b])) for a, b in written.term_spans().values()])
+    (postings.folder(settings.index_dir, generation) / "format.npy").unlink()  # as format 1 wrote them
+    assert postings.load(settings.index_dir, generation) is None
+    searcher = Searcher(settings.search)
+    assert not isinstance(searcher.lexical.rows, np.memmap)
+    assert _same(searcher.lexical, lexical.LexicalIndex.load(conn))
+
+
+def test_a_folder_of_format_1_is_upgraded_from_its_own_arrays(fake_embedder_home):
+    settings = fake_embedder_home
+    conn = store.connect(settings.index_dir / catalog.DB_NAME, readonly=True)
+    generation = store.generation(conn)
+    path = postings.folder(settings.index_dir, generation)
+    for name in ("format", "df", "term_rows", "term_tf", "tokens"):  # what format 1 did not write
+        (path / f"{name}.npy").unlink()
+    assert postings.load(settings.index_dir, generation) is None
+    assert postings.upgrade(settings.index_dir, generation) == path
+    assert postings.upgrade(settings.index_dir, generation) is None  # once
+    assert _same(lexical.LexicalIndex.from_postings(postings.load(settings.index_dir, generation)),
+                 lexical.LexicalIndex.load(conn))
