@@ -277,8 +277,8 @@ class Searcher:
     def _sub_searches(self, loaded: _Loaded, prep: Prepared, sources: list, pending: tuple, qvec, ml_vec, allowed,
                       extra: list) -> None:
         for source in sources:
-            ids = (frozenset().union(*(loaded.ids_of_doc.get(d, ()) for d in source.doc_ids)) if source.doc_ids
-                   else loaded.ids_of_country.get(source.country, frozenset()))
+            ids = (self._union(loaded, [loaded.ids_of_doc.get(d, frozenset()) for d in sorted(source.doc_ids)])
+                   if source.doc_ids else loaded.ids_of_country.get(source.country, frozenset()))
             ids = ids if allowed is None else ids & allowed
             if not ids:
                 continue
@@ -382,8 +382,21 @@ class Searcher:
             sets.extend(loaded.ids_of_doc.get(d, frozenset()) for d in sorted(self._instrument_docs(loaded, prep)))
         if not sets:
             return set()
-        ids = sets[0] if len(sets) == 1 else frozenset().union(*sets)
+        ids = self._union(loaded, sets)
         return ids if allowed is None else ids & allowed
+
+    def _union(self, loaded: _Loaded, sets: list[frozenset]) -> frozenset:
+        """The union of chunk-id sets of `loaded`, the same object for the same sets while the
+        generation lasts (retrieval makes each set's FAISS and BM25 filters once)."""
+        if len(sets) == 1:
+            return sets[0]
+        key = (loaded.generation, tuple(id(s) for s in sets))
+        kept = getattr(self, "_unions", None)
+        if kept is None or len(kept) > 64:
+            kept = self._unions = {}
+        if key not in kept:
+            kept[key] = (sets, frozenset().union(*sets))  # the sets themselves keep their ids unique
+        return kept[key][1]
 
     def _instrument_docs(self, loaded: _Loaded, prep: Prepared) -> frozenset[str]:
         instrument = self._one_instrument(prep.query, prep.intent)

@@ -244,7 +244,7 @@ def top(plan: Plan, keep: int, allowed=None, boosted=None) -> dict[int, float]:
     index = plan.index
     mask = None if allowed is None else row_mask(index, allowed)
     rows, total = plan.top(keep, mask)
-    if boosted:
+    if boosted is not None and len(boosted):
         mine = row_mask(index, boosted)
         more, more_total = plan.top(keep, mine if mask is None else mine & mask)
         rows, at = np.unique(np.concatenate([rows, more]), return_index=True)
@@ -265,9 +265,9 @@ def _scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def row_mask(index: lexical.LexicalIndex, ids) -> np.ndarray:
-    """Rows of the postings whose rowid is in `ids` (rowids are ascending; where they run without
+    """Rows of the postings whose rowid is in `ids` (a set, or an int64 array of them; rowids are ascending; where they run without
     gaps, as vec_ids do, a rowid less the first is its row)."""
-    wanted = np.fromiter(ids, dtype=np.int64, count=len(ids))
+    wanted = ids if isinstance(ids, np.ndarray) else np.fromiter(ids, dtype=np.int64, count=len(ids))
     mask = np.zeros(index.n, dtype=bool)
     if len(wanted) and index.n:
         first = int(index.rowids[0])

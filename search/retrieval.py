@@ -110,7 +110,7 @@ class Retriever:
         if len(pending) == 1 and isinstance(pending[0], maxscore.Pending):
             plan = pending[0].future.result()
             if keep and plan.prunable:  # lexical_top's dict, without scoring every posting
-                return maxscore.top(plan, keep, allowed, boosted)
+                return maxscore.top(plan, keep, self.id_array(allowed), self.id_array(boosted) if boosted else None)
             results = plan.full_rows()  # bm25_rows of each group, from the plan's matches
         else:
             results = [(weight, future.result()) for weight, future in pending]
