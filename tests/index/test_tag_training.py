@@ -137,13 +137,13 @@ def test_cli_tag_eval_cv_prints_both_taggers_per_priority(trained):
     assert len(lines) == 45 and all("cv_priorities" in line and "gold_priorities" in line for line in lines)
     err = result.stderr
     assert "5-fold cross-validation by document" in err and "similarity+terms (today, no training)" in err
-    assert "trained, dev only (nested CV)" in err and "trained, dev + 124 labels (nested CV)" in err
+    assert "trained, dev only (nested CV)" in err and "trained, dev + 533 labels (nested CV)" in err
     rows = {line.split()[0] for line in err.splitlines() if line.strip()}
     assert {"labour_exploitation", "gender", "demand", "macro-F1", "confusions", "thresholds:"} <= rows
     cv = report["cv"]
     assert cv["folds"] == 5 and cv["documents"] == 22 and len(cv["metrics"]) == 3
     assert all(len(f["thresholds"]) == 9 for f in cv["fold_thresholds"]["with_labels"])
-    assert report["trained"]["training"]["examples"] == {"eval": 45, "labels": 124, "taxonomy": 108}
+    assert report["trained"]["training"]["examples"] == {"eval": 45, "labels": 533, "taxonomy": 108}
 
 
 @pytest.mark.slow
