@@ -232,7 +232,8 @@ class Searcher:
                      top_k: int) -> None:
         allowed = self._allowed_ids(filters)
         mode = self.settings.fusion
-        # multilingual-e5 reads the question as asked: it starts before the question is understood
+        # multilingual-e5 starts before the question is understood: it reads the question as asked
+        # (less the name of an instrument a single-instrument question names: _retrieval_text)
         ml_future = None
         if self._use_multilingual():
             ml_future = self._encode_pool.submit(self._ml_queries, [self._retrieval_text(q) for q in queries],
