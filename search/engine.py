@@ -26,6 +26,7 @@ from search.ranking import RankParams, Tuning
 from search.result_cache import ResultCache
 from search.retrieval import Retriever, top_n
 from search.settings import SearchSettings
+from search.sources import NamedSources
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class Searcher:
         self.embedder = embedder or Embedder.for_queries(settings.index)
         self.embedder.prepare_queries(self._side_threads)
         self.cache = ResultCache(RESULT_CACHE_SIZE)
+        self.sources = NamedSources(settings.glossary)  # the countries and instruments questions name
         self.conn = None
         self._loaded: _Loaded | None = None
         # THB_RANKER=learned: the learned ranker (search/ranker.py), loaded at the first search;
@@ -202,24 +204,13 @@ class Searcher:
                        glossary=glossary, languages=self.languages,
                        native_expansion=self.tuning.native_expansion, dense_glossary=self.tuning.dense_glossary)
         prep = prepare(query, **options)
-        rest = self._retrieval_text(query, prep.intent)
+        rest = self.sources.retrieval_text(query, prep.intent) if self.tuning.instrument_name_off else query
         if rest == query:
             return prep
         # retrieval reads the question without the instrument's name (its chunks are boosted
         # instead: _country_ids); the hits are still highlighted for the question as asked
         plain = prepare(rest, **options)
         return dataclasses.replace(prep, term_groups=plain.term_groups, dense_text=plain.dense_text)
-
-    def _retrieval_text(self, query: str, intent=None) -> str:
-        """The question as every side of retrieval reads it: with Tuning.instrument_name_off,
-        without the name of the one instrument a question on a single source names."""
-        instrument = self._one_instrument(query, intent) if self.tuning.instrument_name_off else None
-        return (comparative.without_name(query, instrument) if instrument else None) or query
-
-    def _one_instrument(self, query: str, intent=None) -> "comparative.Instrument | None":
-        glossary = self.settings.glossary
-        return comparative.one_source_instrument(query, comparative.load_instruments(glossary.with_name(
-            comparative.INSTRUMENTS_FILE)), load_countries(glossary.with_name("countries.toml")), intent)
 
     def rank_params(self) -> RankParams:
         """The ranking's parameters from the settings and the tuning."""
@@ -233,11 +224,11 @@ class Searcher:
         allowed = self._allowed_ids(filters)
         mode = self.settings.fusion
         # multilingual-e5 starts before the question is understood: it reads the question as asked
-        # (less the name of an instrument a single-instrument question names: _retrieval_text)
+        # (less the name of an instrument a single-instrument question names: search/sources.py)
         ml_future = None
         if self._use_multilingual():
-            ml_future = self._encode_pool.submit(self._ml_queries, [self._retrieval_text(q) for q in queries],
-                                                 self._side_threads)
+            texts = [self.sources.retrieval_text(q) if self.tuning.instrument_name_off else q for q in queries]
+            ml_future = self._encode_pool.submit(self._ml_queries, texts, self._side_threads)
         prepared = [self.prepare(q) for q in queries]
         # The lexical searches run on worker threads while this thread encodes the queries and
         # searches FAISS. The two encoders run side by side, each on half the cores (the same
@@ -249,17 +240,10 @@ class Searcher:
         for row, i in enumerate(todo):
             ml_vec = None if ml_vecs is None else ml_vecs[row]
             results[i] = self._search_one(loaded, prepared[row], pending[row], qvecs[row], ml_vec, allowed, top_k)
-            sources = self._sources(loaded, prepared[row])
+            sources = self.sources.named(self.conn, loaded.generation, prepared[row])
             if len(sources) >= 2 and results[i].hits:
                 results[i] = self._compare(loaded, prepared[row], sources, pending[row], qvecs[row], ml_vec,
                                            allowed, top_k, results[i])
-
-    def _sources(self, loaded: _Loaded, prep: Prepared) -> list:
-        """The countries and instruments a query names (search/comparative.py)."""
-        instruments = comparative.load_instruments(self.settings.glossary.with_name(comparative.INSTRUMENTS_FILE))
-        if len(prep.intent.countries) < 2 and not any(i.pattern.search(prep.query) for i in instruments):
-            return []
-        return comparative.named_sources(prep.query, prep.intent.countries, instruments, *self._document_paths(loaded))
 
     def _compare(self, loaded: _Loaded, prep: Prepared, sources: list, pending: tuple, qvec, ml_vec, allowed,
                  top_k: int, result: SearchResult) -> SearchResult:
@@ -278,7 +262,8 @@ class Searcher:
     def _sub_searches(self, loaded: _Loaded, prep: Prepared, sources: list, pending: tuple, qvec, ml_vec, allowed,
                       extra: list) -> None:
         for source in sources:
-            ids = (self._union(loaded, [loaded.ids_of_doc.get(d, frozenset()) for d in sorted(source.doc_ids)])
+            ids = (self.sources.union(loaded.generation, [loaded.ids_of_doc.get(d, frozenset())
+                                                          for d in sorted(source.doc_ids)])
                    if source.doc_ids else loaded.ids_of_country.get(source.country, frozenset()))
             ids = ids if allowed is None else ids & allowed
             if not ids:
@@ -377,44 +362,9 @@ class Searcher:
         international instrument a question on a single source names; empty when the boost is off."""
         if not self.settings.country_boost:
             return set()
-        # one country's set as it is held (read-only here): copying it cost 10 ms at a million chunks
-        sets = [loaded.ids_of_country.get(c, frozenset()) for c in prep.intent.countries]
-        if self.tuning.instrument_boost and not sets:
-            sets.extend(loaded.ids_of_doc.get(d, frozenset()) for d in sorted(self._instrument_docs(loaded, prep)))
-        if not sets:
-            return set()
-        ids = self._union(loaded, sets)
-        return ids if allowed is None else ids & allowed
-
-    def _union(self, loaded: _Loaded, sets: list[frozenset]) -> frozenset:
-        """The union of chunk-id sets of `loaded`, the same object for the same sets while the
-        generation lasts (retrieval makes each set's FAISS and BM25 filters once)."""
-        if len(sets) == 1:
-            return sets[0]
-        key = (loaded.generation, tuple(id(s) for s in sets))
-        kept = getattr(self, "_unions", None)
-        if kept is None or len(kept) > 64:
-            kept = self._unions = {}
-        if key not in kept:
-            kept[key] = (sets, frozenset().union(*sets))  # the sets themselves keep their ids unique
-        return kept[key][1]
-
-    def _instrument_docs(self, loaded: _Loaded, prep: Prepared) -> frozenset[str]:
-        instrument = self._one_instrument(prep.query, prep.intent)
-        sources = [] if instrument is None else comparative.named_sources(prep.query, (), (instrument,),
-                                                                        *self._document_paths(loaded))
-        return frozenset().union(*(s.doc_ids for s in sources))
-
-    def _document_paths(self, loaded: _Loaded) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
-        """This generation's {doc_id: path} and each instrument's documents (kept: at a million
-        chunks a pass over the paths cost 4 ms a query)."""
-        paths = getattr(self, "_doc_paths", None)
-        if paths is None or paths[0] != loaded.generation:
-            doc_paths = store.document_paths(self.conn)
-            instruments = comparative.load_instruments(self.settings.glossary.with_name(comparative.INSTRUMENTS_FILE))
-            paths = self._doc_paths = (loaded.generation, doc_paths,
-                                       comparative.instrument_documents(instruments, doc_paths))
-        return paths[1], paths[2]
+        ids = self.sources.boosted(self.conn, loaded.generation, prep, loaded.ids_of_country, loaded.ids_of_doc,
+                                   instruments=self.tuning.instrument_boost)
+        return ids if allowed is None or not ids else ids & allowed
 
     def _use_multilingual(self) -> bool:
         return (self.ml_index is not None and self.settings.fusion != "lexical"
