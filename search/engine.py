@@ -135,6 +135,7 @@ class Searcher:
         current = store.generation(conn)
         index = catalog.load_vectors(index_settings, conn, manifest)
         owners, layout = store.owners_and_layout(conn)
+        self.sources.document_paths(conn, current)  # which named sources this generation holds
         postings = self._postings(conn, current, index.ntotal) if self.settings.lexical_in_memory else None
         ml_index = catalog.load_ml_vectors(index_settings, conn, manifest)
         if ml_index is not None and ml_index.ntotal != index.ntotal:

@@ -36,9 +36,13 @@ class NamedSources:
 
     def retrieval_text(self, query: str, intent: QueryIntent | None = None) -> str:
         """The question without the name of the one instrument a question on a single source names
-        (comparative.without_name), else as asked."""
+        (comparative.without_name), else as asked; as asked too when the index last loaded
+        (`document_paths`) holds no document of that instrument: its name is then all the
+        question says of it."""
         instrument = self.one_instrument(query, intent)
-        return (comparative.without_name(query, instrument) if instrument else None) or query
+        if instrument is None or (self._paths is not None and not self._paths[2].get(instrument.name)):
+            return query
+        return comparative.without_name(query, instrument) or query
 
     def named(self, conn, generation: int, prep: Prepared) -> list[comparative.Source]:
         """The countries and instruments a query names, when it names two countries or any instrument."""

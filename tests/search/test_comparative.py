@@ -76,3 +76,13 @@ def test_a_question_on_one_instrument_gets_its_article_not_its_preamble(searcher
     hits = searcher.search(ONE_INSTRUMENT).hits
     assert hits[0].doc_path == PATHS["d197"] and "Article 26" in hits[0].section, [(h.doc_path, h.section) for h in hits]
     assert all(h.role != "preamble" for h in hits[:3]), [(h.section, h.role) for h in hits[:3]]
+
+
+def test_an_instrument_the_index_lacks_keeps_its_name(demo_searcher):
+    # Query handling, not ranking: the demo index (fake embedder) holds the Palermo Protocol but not
+    # CETS 197. Without its documents, the instrument's name is all the question says of it.
+    demo_searcher.refresh()
+    assert demo_searcher.sources.retrieval_text(ONE_INSTRUMENT) == ONE_INSTRUMENT
+    palermo = "Under the Palermo Protocol, may victims be punished for crimes they were forced to commit?"
+    assert demo_searcher.sources.retrieval_text(palermo) == ("Under the , may victims be punished for crimes they "
+                                                             "were forced to commit?")
