@@ -287,6 +287,7 @@ class Searcher:
         rows = store.fetch_chunks(self.conn, candidates)
         sections = {k: (rows[k].section, rows[k].language or "en") for k in candidates[:params.rerank_depth] if k in rows}
         scores = ranking.second_stage(scores, candidates[:params.rerank_depth], sections, prep.identifiers, params)
+        scores = ranking.role_prior(scores, candidates, rows, self.tuning)
         top = candidates[:params.rerank_depth]
         confidence, view = {}, None
         if self.settings.ranker == "learned" or self.capture is not None:  # the ranking itself needs them

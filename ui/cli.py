@@ -263,7 +263,7 @@ RECIPES = ("dense", "lexical", "hybrid")
               help="Configs to compare side by side: dense, lexical, hybrid, rrf, hybrid+glossary, "
                    "hybrid+glossary+country, dense+multilingual, hybrid+multilingual, hybrid+glossary+multilingual, "
                    "default (all of it); default-tuning (every ranking feature off), default-docprior, "
-                   "default-native, default-nativeweight, default-provision, default-instrument, default-instrumentname (one off). Repeatable; without it: default.")
+                   "default-native, default-nativeweight, default-provision, default-instrument, default-instrumentname, default-role (one off). Repeatable; without it: default.")
 @click.option("--run-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True,
               help="Where to write TREC run files and JSON Lines results.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
@@ -311,7 +311,8 @@ def eval_cmd(ctx, queries_file, top_k, configs, run_dir, as_json):
                "default-nativeweight": {"native_lexical_weight": None},
                "default-provision": {"provision_hits": False},
                "default-instrument": {"instrument_boost": False, "instrument_name_off": False},
-               "default-instrumentname": {"instrument_name_off": False}}
+               "default-instrumentname": {"instrument_name_off": False},
+               "default-role": {"role_prior": 0.0}}
     modes.update({name: full for name in tunings})
     modes["default-tuning"] = full
     configs = configs or ("default",)
