@@ -492,7 +492,8 @@ def _write(settings: IndexSettings, conn, plan: _Plan, vecs, summary: IngestSumm
             summary.ocr_seconds += doc.ocr_seconds
             scores = tagger.score_document([c.embedding_text for c in chunks], vecs[offset:offset + len(chunks)],
                                            None if ml_vecs is None else ml_vecs[offset:offset + len(chunks)],
-                                           sections=[c.section for c in chunks], doc_type=m.doc_type) \
+                                           sections=[c.section for c in chunks], doc_type=m.doc_type,
+                                           roles=[c.role for c in chunks]) \
                 if tagger else None
             for i, chunk in enumerate(chunks):
                 vec = vecs[offset + i]

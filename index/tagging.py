@@ -188,15 +188,16 @@ class Tagger:
         return self.score_texts([text])[0]
 
     def score_document(self, texts: list[str], vectors: np.ndarray | None = None, ml_vectors: np.ndarray | None = None,
-                       *, sections: list[str] | None = None, doc_type: str = "unknown"
-                       ) -> list[tuple[list[str], dict[str, float]]]:
+                       *, sections: list[str] | None = None, doc_type: str = "unknown",
+                       roles: list[str] | None = None) -> list[tuple[list[str], dict[str, float]]]:
         """`score_texts` for the chunks of one document, in order; in legal documents each chunk of
-        a provision also gets the provision's evidenced priorities (index/provisions.py)."""
+        a provision also gets the provision's evidenced priorities (index/provisions.py; `roles`:
+        the chunks' stored roles, which let an article of definitions spread paragraph by paragraph)."""
         scored = self.score_texts(texts, vectors, ml_vectors)
         if not scored or sections is None:
             return scored
         labels = propagate(texts, sections, doc_type, [p for p, _s in scored],
-                           lambda idx: term_counts(self.cues, [texts[i] for i in idx]), self.ids)
+                           lambda idx: term_counts(self.cues, [texts[i] for i in idx]), self.ids, roles)
         return [(lab, s) for lab, (_p, s) in zip(labels, scored)]
 
 
@@ -254,7 +255,8 @@ def _retag_document(tagger: Tagger, rows: list, dim: int) -> list[tuple[str, str
         texts = [f"{r.section}\n{r.text}" if r.section else r.text for r in batch]
         vecs = np.vstack([_vector(r.embedding, dim) for r in batch])
         scored = tagger.score_document(texts, vecs, _ml_vectors(tagger, batch, texts),
-                                       sections=[r.section for r in batch], doc_type=batch[0].doc_type)
+                                       sections=[r.section for r in batch], doc_type=batch[0].doc_type,
+                                       roles=[r.role for r in batch])
         updates += [(json.dumps(p), json.dumps(s), r.vec_id) for r, (p, s) in zip(batch, scored)]
     return updates
 

@@ -85,6 +85,7 @@ class ChunkVectors:
     ml_embedding: bytes | None
     doc_id: str = ""
     doc_type: str = ""
+    role: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +193,11 @@ def chunk_texts(conn: sqlite3.Connection, *, without_ml: bool = False) -> list[C
 
 
 def chunk_vectors(conn: sqlite3.Connection) -> list[ChunkVectors]:
-    """Every chunk's text, stored vectors, document and its type, document by document in text order."""
+    """Every chunk's text, stored vectors, document and its type and role, document by document in
+    text order."""
+    role = "c.role" if has_column(conn, "chunks", "role") else "''"
     return [ChunkVectors(*r) for r in conn.execute(
-        "SELECT c.vec_id, c.section, c.text, c.embedding, c.ml_embedding, c.doc_id, d.doc_type "
+        f"SELECT c.vec_id, c.section, c.text, c.embedding, c.ml_embedding, c.doc_id, d.doc_type, {role} "
         "FROM chunks c JOIN documents d USING (doc_id) ORDER BY c.doc_id, c.ordinal")]
 
 

@@ -4,12 +4,13 @@ The pure rule on hand-made rows, then real chunks of ../shared/corpus legislatio
 languages, chunked by the project's pipeline and tagged by the real default tagger (MiniLM)."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
 import pytest
 
-from index.provisions import propagate, provision_spans
+from index.provisions import paragraph_spans, propagate, provision_spans
 from tests.conftest import require_shared_corpus
 
 IDS = ("sexual_exploitation", "labour_exploitation", "gender")
@@ -43,6 +44,31 @@ def test_non_legal_documents_and_untagged_provisions_are_left_alone():
     assert propagate(PENALTY, sections, "national_legislation", [[], []], _counts([[0] * 3] * 2), IDS) == [[], []]
 
 
+ARTICLE_115 = ["§21. Mieniem znacznej wartości jest mienie, którego wartość w chwili popełnienia czynu zabronionego",
+               "§22. Handlem ludźmi jest werbowanie, transport, dostarczanie, przekazywanie, przechowywanie lub",
+               "-w celu jej wykorzystania, nawet za jej zgodą, w szczególności w prostytucji, pornografii lub "
+               "innych formach seksualnego wykorzystania, w pracy lub usługach o charakterze przymusowym",
+               "§23. Niewolnictwo jest stanem zależności, w którym człowiek jest traktowany jak przedmiot własności."]
+
+
+def test_an_article_of_definitions_spreads_paragraph_by_paragraph():
+    # Art. 115 as a whole is no penalty or definition by its own text (its definitions run from
+    # "czyn zabroniony" to "statek wodny"); ingest's roles call its chunks definitions (the chapter
+    # heading): then § 22's forms of exploitation reach § 22's opening chunk, and no other paragraph.
+    sections = ["Kodeks karny Art. 115"] * 4
+    labels = [[], [], [SEC, LAB], []]
+    counts = _counts([[0, 0, 0], [0, 0, 0], [3, 2, 0], [0, 0, 0]])  # distinct seed terms in each chunk
+    assert paragraph_spans([f"{sections[0]}\n{t}" for t in ARTICLE_115], sections, 0, 4) == [(0, 1), (1, 3), (3, 4)]
+    out = propagate(ARTICLE_115, sections, "national_legislation", labels, counts, IDS, ["definition"] * 4)
+    assert out == [[], [SEC, LAB], [SEC, LAB], []]
+    assert propagate(ARTICLE_115, sections, "national_legislation", labels, counts, IDS) == labels  # no roles
+    assert propagate(ARTICLE_115, sections, "national_legislation", labels, counts, IDS, ["penalty"] * 4) == labels
+    # one seed term is no topic of a paragraph: "samorządu terytorialnego" in the list of public officials
+    one = _counts([[0, 0, 0], [0, 0, 0], [3, 1, 0], [0, 0, 0]])
+    assert propagate(ARTICLE_115, sections, "national_legislation", labels, one, IDS,
+                     ["definition"] * 4) == [[], [SEC], [SEC, LAB], []]
+
+
 # --- real chunks, real tagger ---------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=None)
@@ -54,6 +80,7 @@ def _chunks(rel: str):
     from ingest.documents import Document
     from ingest.metadata import read_manifest, short_title
     from ingest.readers import read_document
+    from ingest.roles import document_roles
     from ingest.structure import find_units
 
     root = require_shared_corpus()
@@ -64,7 +91,8 @@ def _chunks(rel: str):
     report = greta.report_of(meta, text)
     units = greta.find_units(text, report) if report else find_units(text, short_title=short_title(meta))
     chunker = Chunker(model_dir("all-MiniLM-L6-v2"), chunk_tokens=200, overlap_tokens=40, label_tokens=32)
-    return meta.doc_type, tuple(chunker.chunk_document(doc, units))
+    chunks = chunker.chunk_document(doc, units)
+    return meta.doc_type, tuple(dataclasses.replace(c, role=r) for c, r in zip(chunks, document_roles(doc, chunks)))
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +104,23 @@ def tagger():
 
 
 def _tag_section(tagger, rel: str, section: str):
-    """Tags of every chunk of one provision (all chunks whose section label is `section`)."""
+    """Tags of every chunk of one provision (all chunks whose section label is `section`); with
+    "<label> § N", of the chunks of paragraph N of that provision only, the whole provision tagged."""
     doc_type, chunks = _chunks(rel)
+    label, _, paragraph = section.partition(" § ")
+    if paragraph and not any(c.section == section for c in chunks):
+        section = label
     mine = [c for c in chunks if c.section == section]
     assert len(mine) >= 1, f"{rel}: no chunk in {section!r}; sections: {sorted({c.section for c in chunks})[:20]}"
     scored = tagger.score_document([c.embedding_text for c in mine], sections=[c.section for c in mine],
-                                   doc_type=doc_type)
-    return [(c.text, labels) for c, (labels, _s) in zip(mine, scored)]
+                                   doc_type=doc_type, roles=[c.role for c in mine])
+    rows = [(c.text, labels) for c, (labels, _s) in zip(mine, scored)]
+    if paragraph and section == label:
+        spans = paragraph_spans([c.text for c in mine], [""] * len(mine), 0, len(mine))
+        first, end = next((a, b) for a, b in spans if mine[a].text.lstrip().startswith(f"§{paragraph}."))
+        rows = rows[first:end]
+        assert len(rows) >= 2, rows  # the paragraph spans chunks: the case the rule is for
+    return rows
 
 
 L = "legislation/"
@@ -104,6 +142,7 @@ TRAFFICKING = [
     pytest.param("lv-154.1", L + "lv-kriminallikums-ch15.txt", "Krimināllikums 154.1 pants Cilvēku tirdzniecība",
                  {SEC, LAB}, marks=pytest.mark.xfail(strict=True, reason="punishes 'cilvēku tirdzniecība' defined in "
                                                      "154.2 without naming the forms: no cross-reference rule yet")),
+    ("pl-115-22", L + "pl-kodeks-karny-excerpt.txt", "Kodeks karny Art. 115 § 22", {SEC, LAB}),
     pytest.param("pl-189a", L + "pl-kodeks-karny-excerpt.txt", "Kodeks karny Art. 189a", {SEC, LAB},
                  marks=pytest.mark.xfail(strict=True, reason="punishes 'handel ludźmi' defined in art. 115 § 22 "
                                                              "without naming the forms: no cross-reference rule yet")),
