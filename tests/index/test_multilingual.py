@@ -56,7 +56,7 @@ def test_english_question_reaches_foreign_provision_through_the_multilingual_spa
         session_settings, query, language, section):
     dense = session_settings.replace(fusion="dense", use_glossary=False, country_boost=0.0)
     # the spaces compared, not the ranking's priors: without the role prior (search/ranking.py),
-    # which lowering StGB's editorial note and title page moved § 232a up MiniLM's list too
+    # which lowering AufenthG's title page moved § 232a up MiniLM's list too
     spaces = Tuning(role_prior=0.0)
     with_ml = Searcher(dense.search, tuning=spaces)
     minilm = Searcher(dense.replace(multilingual="off").search, tuning=spaces)
