@@ -73,7 +73,9 @@ _AMENDMENT_NOTE = _rx(r"^\d+\)\s*L\.\s*\d+/\d{4}", r"^Endret ved (?:lov|lover|fo
 _TITLE_DEFINITION = _rx(r"\bdefinitions?\b", r"\buse of terms\b", r"\bmeaning of\b", r"\binterpretation\b",
                         r"begriffsbestimmung", r"\bdefinition(?:en|er)\b", r"\bdefinisjoner\b", r"\bmääritelmät\b",
                         r"objaśnienie wyrażeń", r"\bterminy\b", r"\btermini\b", r"\bsąvokos\b", r"\bmõisted\b",
-                        r"\bskilgreiningar\b", r"personen- und sachbegriffe")
+                        r"\bskilgreiningar\b", r"personen- und sachbegriffe",
+                        # one term's article: "Cilvēku tirdzniecības jēdziens" (the notion of trafficking)
+                        r"\bjēdziens\b", r"\bsąvoka\b", r"\bmõiste\b", r"\bmääritelmä\b")
 _TITLE_FINAL = _rx(r"\bsignature\b", r"\bratification\b", r"\baccession\b", r"\bentry into force\b",
                    r"\breservations?\b", r"\bdenunciation\b", r"\bdepositary\b", r"\bnotifications?\b$",
                    r"\bterritorial application\b", r"\bamendments?\b", r"\bauthentic texts?\b",

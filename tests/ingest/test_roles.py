@@ -135,6 +135,12 @@ def test_stgb_front_matter_and_definitions():
                      "LkSG § 2 Begriffsbestimmungen") == {"definition"}
 
 
+def test_an_article_defining_one_notion_is_definition():
+    # "Cilvēku tirdzniecības jēdziens": the notion of trafficking, defined by 154.2 for 154.1
+    roles = _roles_of("legislation/lv-kriminallikums-ch15.txt", "Krimināllikums 154.2 pants Cilvēku tirdzniecības jēdziens")
+    assert roles - {"references"} == {"definition"}, roles
+
+
 @pytest.mark.parametrize("rel, starts", [
     ("legislation/pl-kodeks-karny-excerpt.txt", "EXCERPT: Kodeks karny"),
     ("legislation/lv-kriminallikums-ch15.txt", "EXCERPT: Krimināllikums"),
