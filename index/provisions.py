@@ -19,9 +19,11 @@ to the next, and spreads over its own chunks only a priority that at least two d
 in it evidence, since one word of a definition of a general legal term ("samorządu
 terytorialnego" among public officials) is no topic. Art. 115 § 22, the definition of
 trafficking, names prostitution, pornography, sexual exploitation, forced labour and begging:
-both priorities reach its four chunks, and § 21 and § 23 keep their own. Priorities found only by embedding similarity stay where
-they were. Procedural and final clauses, tables of contents, references and editorial notes keep
-their own tags (they normally have none), and so does every non-legal text.
+both priorities reach its four chunks, and § 21 and § 23 keep their own.
+
+Priorities found only by embedding similarity stay where they were. Procedural and final
+clauses, tables of contents, references and editorial notes keep their own tags (they normally
+have none), and so does every non-legal text.
 """
 from __future__ import annotations
 
