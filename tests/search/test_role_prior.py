@@ -21,21 +21,26 @@ def test_only_the_demoted_roles_lose_their_share():
     assert "final_clause" not in Tuning().role_prior_roles  # "when did it enter into force?" wants one
 
 
-# Searched without the prior, each of these got a non-answering chunk first: Krimināllikums's
-# editorial note, ILO C29's preamble, rikoslaki's and the Icelandic code's editorial notes.
-FIRST_IS_A_PROVISION = [
-    ("What is the penalty for trafficking in Latvia?", "lv-kriminallikums-ch15.txt", "penalty"),
-    ("What is forced labour according to the ILO?", "ilo-c029-forced-labour-convention-1930.txt", "operative"),
-    ("What is the penalty for human trafficking in Finland?", "fi-rikoslaki-1177-2014.txt", "penalty"),
+# Questions not in the dev set; searched without the prior, each got an excerpt's editorial note
+# first (or second), above the provision that answers.
+EDITORIAL_NOTES_FIRST = [
+    # (question, the answering provision's section label, the rank it reaches at worst, the first
+    # rank the editorial note may hold); without the prior: 227. gr. a. 2nd under the note; 154.1
+    # 3rd, the note 1st; Art. 115 1st, the note 2nd
+    ("What does the Icelandic penal code say about trafficking?", "Almenn hegningarlög nr. 19/1940 227. gr. a.", 1, 2),
+    ("What is the penalty for trafficking in Latvia?", "Krimināllikums 154.1 pants", 2, 3),
+    ("How does Polish law define human trafficking?", "Kodeks karny Art. 115", 1, 4),
 ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("question,document,role", FIRST_IS_A_PROVISION)
-def test_the_provision_comes_before_the_note(searcher, question, document, role):
+@pytest.mark.parametrize("question,section,rank,note_rank", EDITORIAL_NOTES_FIRST)
+def test_the_provision_comes_before_the_editorial_note(searcher, question, section, rank, note_rank):
     hits = searcher.search(question).hits
-    assert hits[0].doc_path.endswith(document) and hits[0].role == role, \
-        [(h.doc_path, h.section, h.role) for h in hits[:3]]
+    shown = [(h.section, h.role) for h in hits[:4]]
+    answer = next((i for i, h in enumerate(hits, start=1) if h.section.startswith(section)), None)
+    note = next((i for i, h in enumerate(hits, start=1) if h.role == "editorial_note"), len(hits) + 1)
+    assert answer is not None and answer <= rank and note >= note_rank, shown
 
 
 @pytest.mark.slow
