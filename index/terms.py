@@ -153,3 +153,34 @@ def analyze(text: str, language: str, *, compounds: bool = True, identifiers: bo
     if identifiers:
         terms.extend(identifier_terms(text, language))
     return terms
+
+
+def matched_terms(wanted: set[str], text: str, spans, language: str, *, identifiers: bool = True) -> list[set[str]]:
+    """For each (start, end) span of `text`, the terms of `wanted` among
+    `analyze(text[start:end], language, identifiers=identifiers)`: the same sets, with each
+    distinct word of the text analysed once instead of once a sentence (highlighting ten hits
+    analysed some 4,000 words a query, one Python step each)."""
+    language = language or "en"
+    sentences = [tokenize(text[s:e]) for s, e in spans]
+    if not wanted:
+        return [set() for _ in sentences]
+    words = list({t for tokens in sentences for t in tokens})
+    stems = stem_tokens(words, language) if words else []
+    found = {w: {stem} for w, stem in zip(words, stems) if stem in wanted}
+    if language in COMPOUND_LANGUAGES:
+        for w in words:
+            parts = split_compound(w, language)
+            if parts:
+                hits = wanted.intersection(stem_tokens(list(parts), language))
+                if hits:
+                    found.setdefault(w, set()).update(hits)
+    out = []
+    for (s, e), tokens in zip(spans, sentences):
+        matched: set[str] = set()
+        for t in tokens:
+            if t in found:
+                matched |= found[t]
+        if identifiers:
+            matched.update(t for t in identifier_terms(text[s:e], language) if t in wanted)
+        out.append(matched)
+    return out

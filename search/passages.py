@@ -10,10 +10,10 @@ import dataclasses
 import numpy as np
 
 from index import store
-from index.terms import analyze
+from index.terms import matched_terms
 from ingest.sentences import merge_spans, split_sentences
 from search.glossary import Expansion
-from search.highlight import choose_sentences, term_overlap
+from search.highlight import choose_sentences
 from search.hits import Hit
 from search.prepare import highlight_terms
 
@@ -114,7 +114,8 @@ def highlight(query: str, expansion: Expansion, identifiers: tuple[str, ...], ch
         if language not in wanted_by_language:
             wanted_by_language[language] = highlight_terms(query, expansion, language)
         wanted = wanted_by_language[language]
-        overlap = [term_overlap(wanted, set(analyze(texts[i][s:e], language, identifiers=with_ids))) for s, e in sp]
+        overlap = [len(m) / len(wanted) if wanted else 0.0
+                   for m in matched_terms(wanted, texts[i], sp, language, identifiers=with_ids)]
         out.append(choose_sentences(sp, np.zeros(len(sp), dtype=np.float32), overlap, texts[i]))
     return out
 

@@ -76,3 +76,32 @@ def test_answering_a_query_imports_neither_spacy_nor_torch(searcher):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("path, language", [
+    ("legislation/de-stgb-strafgesetzbuch.txt", "de"),
+    ("legislation/se-brottsbalken-1962-700-excerpt-4kap-6kap.txt", "sv"),
+    ("legislation/pl-kodeks-karny-excerpt.txt", "pl"),
+])
+def test_matched_terms_are_each_sentences_analysis_cut_to_the_wanted_terms(path, language):
+    """Highlighting analyses each distinct word of a hit once (index/terms.py matched_terms); its
+    sets must be those of analysing every sentence on its own, compound parts and identifiers
+    included."""
+    import re
+
+    from index.terms import analyze, identifier_terms, matched_terms, tokenize
+    from tests.conftest import require_shared_corpus
+
+    text = (require_shared_corpus() / path).read_text(encoding="utf-8")[:60_000]
+    spans = [(m.start(), m.end()) for m in re.finditer(r"[^.\n]+", text)]
+    every = [t for s, e in spans for t in analyze(text[s:e], language)]
+    wanted = set(every[::5])
+    got = matched_terms(wanted, text, spans, language)
+    assert got == [wanted & set(analyze(text[s:e], language)) for s, e in spans]
+    # the cases a word-by-word shortcut could miss occur here
+    stems = {t for s, e in spans for t in analyze(text[s:e], language, compounds=False, identifiers=False)}
+    assert any(m - stems for m in got)  # a compound's part or an identifier, not a word's stem
+    assert any(t in wanted for s, e in spans for t in identifier_terms(text[s:e], language))
+    assert not any(matched_terms(set(), text, spans, language))
+    assert matched_terms({"zzzq"}, text, spans[:3], language) == [set(), set(), set()]
+    assert len(tokenize(text)) > 1000
