@@ -31,7 +31,8 @@ def as_provisions(conn, rows: dict, ids: list[int], layout: "store.ChunkLayout |
     for k, span in spans.items():
         out[k] = dataclasses.replace(rows[k], start=span.start, end=span.end, text=span.text,
                                      page_start=span.page_start, page_end=span.page_end,
-                                     sentences=_joined_sentences(span.parts, span.start))
+                                     sentences=_joined_sentences(span.parts, span.start),
+                                     priorities=span.priorities, priority_scores=span.priority_scores)
     return out
 
 
@@ -81,7 +82,8 @@ def _joined_sentences(parts, start: int):
 
 
 def merge_overlapping(best, other):
-    """One passage covering two overlapping chunks of a document; identity and score stay `best`'s."""
+    """One passage covering two overlapping chunks of a document; identity and score stay `best`'s,
+    its priorities are both chunks' (`store.union_tags`)."""
     first, second = (best, other) if best.start <= other.start else (other, best)
     text = first.text + second.text[max(0, first.end - second.start):] if second.end > first.end else first.text
     pages = [p for p in (best.page_start, other.page_start) if p is not None]
@@ -91,9 +93,11 @@ def merge_overlapping(best, other):
         sentences = first.sentences
     elif first.sentences is not None and second.sentences is not None:
         sentences = merge_spans(first.sentences, second.sentences, second.start - first.start)
+    priorities, scores = store.union_tags([(best.priorities, best.priority_scores),
+                                           (other.priorities, other.priority_scores)])
     return dataclasses.replace(best, start=first.start, end=max(first.end, second.end), text=text,
                                page_start=min(pages) if pages else None, page_end=max(ends) if ends else None,
-                               sentences=sentences)
+                               sentences=sentences, priorities=priorities, priority_scores=scores)
 
 
 def highlight(query: str, expansion: Expansion, identifiers: tuple[str, ...], chunks) -> list[tuple]:

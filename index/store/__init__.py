@@ -21,7 +21,7 @@ from index.store.documents import (DocumentFacets, DocumentLabels, DocumentListi
                                    failures, find_path, has_document, insert_document, insert_documents, insert_path, insert_paths,
                                    path_count,
                                    paths_of, paths_under, record_failure, touch_path)
-from index.store.provision_spans import ChunkLayout, ProvisionSpan, chunk_layout, fetch_provisions
+from index.store.provision_spans import ChunkLayout, ProvisionSpan, chunk_layout, fetch_provisions, union_tags
 from index.store.recommendations import (GretaChoices, RecommendationFilters, StoredRecommendation, greta_choices,
                                          insert_recommendation, list_recommendations, recommendation_vectors,
                                          write_greta_report, write_ocr_pages)
@@ -47,4 +47,5 @@ __all__ = [
     "set_ml_embedding", "set_priorities", "strength_filter_sql", "touch_path", "transaction", "write_greta_report",
     "write_ocr_pages", "ChunkOwner", "ProvisionSpan", "MIGRATION_STEPS", "fill_roles", "has_column", "document_paths", "chunk_owners", "filtered_vec_ids", "fts_bm25", "languages", "term_df",
     "bulk_load", "owners_and_layout", "ChunkLayout", "chunk_layout", "insert_chunks", "insert_documents", "insert_paths",
+    "union_tags",
 ]

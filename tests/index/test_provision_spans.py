@@ -65,3 +65,33 @@ def test_the_chunk_layout_finds_the_same_provisions_in_real_documents(session_se
     spans, records = _layout_matches_rows(conn)
     gaps = _with_a_gap(spans, records)
     assert len(spans) > 20 and len({(s.start, s.text[:40]) for s in gaps}) >= 2
+
+
+def _tags_match_their_chunks(conn) -> int:
+    """Each provision carries every priority of the chunks it is made of, strongest first; returns
+    how many carry one that the chunk it was found for lacks."""
+    import json
+
+    records = {r.vec_id: r for r in store.chunk_records(conn)}
+    wanted = {k: (r.doc_id, r.section) for k, r in records.items() if r.section}
+    spans = store.fetch_provisions(conn, wanted, 2400, layout=store.chunk_layout(conn))
+    gained = 0
+    for vec_id, span in spans.items():
+        doc, section = wanted[vec_id]
+        parts = [r for r in records.values() if r.doc_id == doc and r.section == section
+                 and span.start <= r.start and r.end <= span.end]
+        assert len(parts) >= 2
+        union = {p for r in parts for p in json.loads(r.priorities)}
+        assert set(span.priorities) == union
+        scores = [span.priority_scores.get(p, 0.0) for p in span.priorities]
+        assert scores == sorted(scores, reverse=True)
+        gained += bool(union - set(json.loads(records[vec_id].priorities)))
+    return gained
+
+
+@pytest.mark.slow
+def test_a_provision_carries_the_priorities_of_all_its_chunks(session_settings):
+    # Real laws and reports, tagged by the real tagger: a provision shown whole names everything
+    # its chunks are about, not only what the chunk that ranked is about.
+    conn = store.connect(session_settings.index.index_dir / catalog.DB_NAME, readonly=True)
+    assert _tags_match_their_chunks(conn) >= 5

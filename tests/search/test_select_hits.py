@@ -20,10 +20,14 @@ class FakeRow:
     page_start: int | None = None
     page_end: int | None = None
     sentences: tuple | None = None
+    priorities: tuple = ()
+    priority_scores: dict | None = None
 
 
-def row(vec_id, doc_id, start, end, page=None):
-    return FakeRow(vec_id, doc_id, start, end, TEXT[start:end], page, page, sentences_of(TEXT[start:end]))
+def row(vec_id, doc_id, start, end, page=None, tags=None):
+    tags = tags or {}
+    return FakeRow(vec_id, doc_id, start, end, TEXT[start:end], page, page, sentences_of(TEXT[start:end]),
+                   tuple(p for p, v in tags.items() if v >= 0.5), tags)
 
 
 def sentences_of(text):
@@ -77,3 +81,13 @@ def test_merged_hit_without_stored_sentences_leaves_them_to_search():
     best = row(1, "a", 300, 700)
     worse = FakeRow(2, "a", 100, 400, TEXT[100:400])
     assert merge_overlapping(best, worse).sentences is None
+
+
+def test_a_merged_hit_carries_the_priorities_of_both_chunks_strongest_first():
+    best = row(1, "a", 300, 700, tags={"victim_protection": 0.6, "gender": 0.2})
+    worse = row(2, "a", 100, 400, tags={"multi_stakeholder": 0.9, "gender": 0.55})
+    merged = merge_overlapping(best, worse)
+    assert merged.priorities == ("multi_stakeholder", "victim_protection", "gender")
+    assert merged.priority_scores == {"victim_protection": 0.6, "gender": 0.55, "multi_stakeholder": 0.9}
+    inside = merge_overlapping(row(3, "a", 0, 800, tags={"demand": 0.7}), row(4, "a", 100, 200))
+    assert inside.priorities == ("demand",) and inside.text == TEXT[0:800]
