@@ -156,6 +156,24 @@ def test_every_chunk_of_a_trafficking_provision_carries_its_forms_of_exploitatio
         assert expected <= set(labels), (name, labels, " ".join(text.split())[:200])
 
 
+
+# Slavery, servitude and domestic work are labour exploitation (corpus/taxonomy/LABELLING.md, stop 17:
+# the shared gold set tags the first two so).
+LABOUR = [
+    ("no-259", L + "no-straffeloven-2005.txt", "straffeloven § 259 Slaveri"),
+    ("pl-115-23", L + "pl-kodeks-karny-excerpt.txt", "Kodeks karny Art. 115", "§23."),  # one chunk
+    ("ilo-c189-9", "international/ilo-c189-domestic-workers-convention-2011.txt", "ILO C189 Article 9"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, rel, section, opening", [c + ("",) * (4 - len(c)) for c in LABOUR],
+                         ids=[c[0] for c in LABOUR])
+def test_slavery_and_domestic_work_provisions_are_labour_exploitation(tagger, name, rel, section, opening):
+    rows = [(t, labels) for t, labels in _tag_section(tagger, rel, section) if t.lstrip().startswith(opening)]
+    assert rows and all(LAB in labels for _text, labels in rows), (name, rows)
+
+
 PROCEDURAL = [
     ("fi", L + "fi-rikoslaki-1177-2014.txt", "Vahvistettava laki SDK 1177 2014 rikoslain muuttamisesta"),
     ("pl", L + "pl-kodeks-karny-excerpt.txt", "W rozumieniu tego kodeksu za statek wodny"),
