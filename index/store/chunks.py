@@ -246,23 +246,29 @@ FROM chunks c JOIN documents d ON d.doc_id = c.doc_id
 
 
 def fetch_chunks(conn: sqlite3.Connection, vec_ids: list[int]) -> dict[int, StoredChunk]:
-    """Chunks with document metadata, keyed by FAISS id."""
+    """Chunks with document metadata, keyed by FAISS id. The rows are read as plain tuples: looking
+    up 20 columns of 50 rows by name cost more than the query (3.6 against 0.9 ms a search)."""
     out: dict[int, StoredChunk] = {}
+    select = CHUNK_SELECT.format(role="c.role" if has_column(conn, "chunks", "role") else "''")
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    loads = json.loads
     for i in range(0, len(vec_ids), 500):
         batch = [int(v) for v in vec_ids[i:i + 500]]
         marks = ",".join("?" * len(batch))
         flags = chunk_flags(conn, batch)
-        select = CHUNK_SELECT.format(role="c.role" if has_column(conn, "chunks", "role") else "''")
-        for r in conn.execute(f"{select} WHERE c.vec_id IN ({marks})", batch):
-            out[r["vec_id"]] = StoredChunk(
-                vec_id=r["vec_id"], chunk_id=r["chunk_id"], doc_id=r["doc_id"], doc_path=r["doc_path"] or "",
-                title=r["title"], doc_type=r["doc_type"], country=r["country"] or "",
-                language=r["language"] or "", year=r["year"], page_start=r["page_start"],
-                page_end=r["page_end"], section=r["section"], paragraph=r["paragraph"],
-                start=r["start"], end=r["end"], text=r["text"],
-                priorities=tuple(json.loads(r["priorities"])), priority_scores=json.loads(r["priority_scores"]),
-                sentences=None if r["sentences"] is None else tuple(tuple(sp) for sp in json.loads(r["sentences"])),
-                role=r["role"], **flags.get(r["vec_id"], {}),
+        for (vec_id, chunk_id, doc_id, page_start, page_end, section, paragraph, start, end, text, priorities,
+             priority_scores, sentences, role, title, doc_type, country, language, year,
+             doc_path) in cursor.execute(f"{select} WHERE c.vec_id IN ({marks})", batch):
+            out[vec_id] = StoredChunk(
+                vec_id=vec_id, chunk_id=chunk_id, doc_id=doc_id, doc_path=doc_path or "",
+                title=title, doc_type=doc_type, country=country or "",
+                language=language or "", year=year, page_start=page_start,
+                page_end=page_end, section=section, paragraph=paragraph,
+                start=start, end=end, text=text,
+                priorities=tuple(loads(priorities)), priority_scores=loads(priority_scores),
+                sentences=None if sentences is None else tuple(map(tuple, loads(sentences))),
+                role=role, **flags.get(vec_id, {}),
             )
     return out
 
