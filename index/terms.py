@@ -78,6 +78,13 @@ def tokenize(text: str) -> list[str]:
     return TOKEN_RE.findall(text)
 
 
+@functools.lru_cache(maxsize=16384)
+def sentence_tokens(sentence: str) -> tuple[str, ...]:
+    """`tokenize` of one sentence of a hit, kept: a search reads each shown sentence twice (its
+    confidence features, its highlight), and the hits of one corpus recur search after search."""
+    return tuple(tokenize(sentence))
+
+
 NUMBER_BEFORE_SECTION = {"sv", "fi", "et"}  # "1 a §": elsewhere "Art. 189a § 1" means paragraph 1
 
 
@@ -161,7 +168,7 @@ def matched_terms(wanted: set[str], text: str, spans, language: str, *, identifi
     distinct word of the text analysed once instead of once a sentence (highlighting ten hits
     analysed some 4,000 words a query, one Python step each)."""
     language = language or "en"
-    sentences = [tokenize(text[s:e]) for s, e in spans]
+    sentences = [sentence_tokens(text[s:e]) for s, e in spans]
     if not wanted:
         return [set() for _ in sentences]
     words = list({t for tokens in sentences for t in tokens})

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.terms import analyze, identifier_terms, stem_tokens, tokenize
+from index.terms import analyze, identifier_terms, sentence_tokens, stem_tokens
 from ingest.roles import ROLES
 from search.prepare import Prepared, highlight_terms
 
@@ -107,7 +107,7 @@ def _best_sentence(wanted: set[str], text: str, spans, language: str) -> float:
     # A stem is (nearly always) a prefix of its word: only words that begin like a wanted term are
     # stemmed, a tenth of them.
     heads = tuple({w[:4] for w in wanted})
-    tokens = [[t for t in tokenize(text[s:e]) if t.startswith(heads)] for s, e in (spans or ((0, len(text)),))]
+    tokens = [[t for t in sentence_tokens(text[s:e]) if t.startswith(heads)] for s, e in (spans or ((0, len(text)),))]
     stems = stem_tokens([t for sentence in tokens for t in sentence], language)
     best, at = 0.0, 0
     for sentence in tokens:
