@@ -21,6 +21,13 @@ terytorialnego" among public officials) is no topic. Art. 115 § 22, the definit
 trafficking, names prostitution, pornography, sexual exploitation, forced labour and begging:
 both priorities reach its four chunks, and § 21 and § 23 keep their own.
 
+A provision of national law that defines or punishes an offence the taxonomy lists under
+[[offences]] (trafficking in human beings: "Menschenhandel", "handlu ludźmi", "cilvēku
+tirdzniecība", ...), named in its title or its opening, carries that offence's priorities on
+every chunk: every legal order in the corpus defines trafficking to include sexual exploitation
+and forced labour, so Krimināllikums 154.1 and Kodeks karny art. 189a, which punish trafficking
+as defined elsewhere in their codes, carry both though they name neither form.
+
 Priorities found only by embedding similarity stay where they were. Procedural and final
 clauses, tables of contents, references and editorial notes keep their own tags (they normally
 have none), and so does every non-legal text.
@@ -28,6 +35,7 @@ have none), and so does every non-legal text.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from itertools import groupby
 
@@ -39,7 +47,9 @@ from ingest.roles import LEGAL_TYPES, chunk_role
 # "statek wodny" to "handel ludźmi") would spread one paragraph's priorities to all the others.
 PROVISION_ROLES = frozenset({"penalty", "definition"})
 LAYOUT_ROLES = frozenset({"references", "editorial_note", "toc", "table"})
-PROVISION_RULE = "provision-union/2"  # part of the tagger version: a change of this rule shows in the manifest
+PROVISION_RULE = "provision-union/3"  # part of the tagger version: a change of this rule shows in the manifest
+OFFENCE_TYPES = frozenset({"national_legislation"})
+OPENING_CHARS = 200  # how much of a provision's first chunk counts as its opening
 # A chunk that opens a numbered paragraph of an article: "§22.", "§ 3." (Kodeks karny art. 115).
 PARAGRAPH_START = re.compile(r"^\W{0,3}§\s?\d+[a-z]?\.")
 
@@ -56,8 +66,11 @@ def provision_spans(sections: Sequence[str]) -> list[tuple[int, int]]:
 
 
 def propagate(texts: Sequence[str], sections: Sequence[str], doc_type: str, labels: list[list[str]],
-              counts_of, ids: Sequence[str], roles: Sequence[str] | None = None) -> list[list[str]]:
-    """Per chunk of one document (in order): its labels plus the provision's evidenced labels.
+              counts_of, ids: Sequence[str], roles: Sequence[str] | None = None,
+              offences: Sequence[tuple[tuple[str, ...], re.Pattern]] = ()) -> list[list[str]]:
+    """Per chunk of one document (in order): its labels plus the provision's evidenced labels, and
+    the priorities of an offence it defines or punishes (`offences`: (priority ids, pattern of the
+    offence's names) pairs).
 
     `counts_of(indices)` returns the (len(indices) x priorities) seed-term counts of those chunks
     (index/tagging.py `term_counts`); it is only called for the provisions that may change."""
@@ -65,6 +78,9 @@ def propagate(texts: Sequence[str], sections: Sequence[str], doc_type: str, labe
         return labels
     out = [list(row) for row in labels]
     for start, end in provision_spans(sections):
+        named = _named_offences(texts, sections, start, offences) if doc_type in OFFENCE_TYPES else []
+        if named and _spreads(texts, sections, doc_type, start, end):
+            _add(texts, sections, doc_type, start, end, named, out)
         if end - start < 2 or not any(labels[start:end]):
             continue
         if _spreads(texts, sections, doc_type, start, end):
@@ -88,6 +104,24 @@ def paragraph_spans(texts: Sequence[str], sections: Sequence[str], start: int, e
     return [(a, b) for a, b in zip(opens, opens[1:] + [end])]
 
 
+def _named_offences(texts, sections, start: int, offences) -> list[str]:
+    """The priorities of the offences a provision names in its title (section label) or opening."""
+    if not offences:
+        return []
+    label = sections[start]
+    opening = texts[start].removeprefix(f"{label}\n")[:OPENING_CHARS]
+    text = " ".join(unicodedata.normalize("NFC", f"{label}\n{opening}").lower().split())
+    return list(dict.fromkeys(pid for priorities, pattern in offences if pattern.search(text) for pid in priorities))
+
+
+def _add(texts, sections, doc_type: str, start: int, end: int, priorities: list[str], out: list) -> None:
+    """Each chunk of start..end but layout chunks gets `priorities` after its own."""
+    for i in range(start, end):
+        if chunk_role(texts[i], section=sections[i], doc_type=doc_type) in LAYOUT_ROLES:
+            continue  # an amendment history or footnote inside the provision is not the provision
+        out[i] += [pid for pid in priorities if pid not in out[i]]
+
+
 def _spreads(texts, sections, doc_type: str, start: int, end: int) -> bool:
     provision = "\n".join(texts[start:end])
     return chunk_role(texts[start], section=sections[start], doc_type=doc_type,
@@ -102,7 +136,4 @@ def _spread(texts, sections, doc_type: str, labels, counts_of, ids, start: int, 
     evidenced = [pid for j, pid in enumerate(ids)
                  if any(pid in labels[i] and counts[i - start, j] > 0 for i in range(start, end))
                  and counts[:, j].sum() >= min_terms]
-    for i in range(start, end):
-        if chunk_role(texts[i], section=sections[i], doc_type=doc_type) in LAYOUT_ROLES:
-            continue  # an amendment history or footnote inside the provision is not the provision
-        out[i] += [pid for pid in evidenced if pid not in out[i]]
+    _add(texts, sections, doc_type, start, end, evidenced, out)

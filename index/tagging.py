@@ -116,6 +116,9 @@ class Tagger:
         self.ids = taxonomy.priority_ids
         self.params = taxonomy.tagging
         self.cues = tuple(_Cue.of(p) for p in taxonomy.priorities)
+        self.offences = tuple((o.priorities, re.compile("|".join(_term_pattern(normalise(n)).pattern
+                                                                 for names in o.names.values() for n in names)))
+                              for o in taxonomy.offences)
         if weights is not None:
             if tuple(weights.priority_ids) != self.ids:
                 raise TaggerWeightsError(f"tagger {weights.version} was trained for priorities "
@@ -139,7 +142,8 @@ class Tagger:
         """What the manifest records: the weights' version, or the fallback method and taxonomy."""
         if self.weights is not None:
             return self.weights.version
-        digest = hashlib.sha256(repr((self.taxonomy.priorities, self.params, PROVISION_RULE)).encode()).hexdigest()[:12]
+        digest = hashlib.sha256(repr((self.taxonomy.priorities, self.params, PROVISION_RULE,
+                                      self.taxonomy.offences)).encode()).hexdigest()[:12]
         return f"{self.taxonomy.id}/similarity+terms-{digest}"
 
     def describe(self) -> dict:
@@ -197,7 +201,8 @@ class Tagger:
         if not scored or sections is None:
             return scored
         labels = propagate(texts, sections, doc_type, [p for p, _s in scored],
-                           lambda idx: term_counts(self.cues, [texts[i] for i in idx]), self.ids, roles)
+                           lambda idx: term_counts(self.cues, [texts[i] for i in idx]), self.ids, roles,
+                           self.offences)
         return [(lab, s) for lab, (_p, s) in zip(labels, scored)]
 
 

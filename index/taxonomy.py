@@ -47,6 +47,16 @@ class TaggingParams:
 
 
 @dataclass(frozen=True, slots=True)
+class Offence:
+    """An offence of national law whose definition covers priorities: a provision that names it in
+    its title or opening and defines or punishes it carries them (index/provisions.py). `names`:
+    lower-case forms by language, as they occur in the codes ("handlu ludźmi")."""
+
+    priorities: tuple[str, ...]
+    names: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
 class Taxonomy:
     """A plan period's priorities and objectives (a second facet, same shape)."""
 
@@ -57,6 +67,7 @@ class Taxonomy:
     objectives: tuple[Priority, ...] = ()
     source: str = ""
     tagging: TaggingParams = field(default_factory=TaggingParams)
+    offences: tuple[Offence, ...] = ()
 
     def label_of(self, priority_id: str) -> str:
         """The label of a priority or objective id; the id itself when unknown."""
@@ -101,7 +112,26 @@ def parse_taxonomy(data: dict, *, where: str = "taxonomy") -> Taxonomy:
         raise TaxonomyError(f"{where}: duplicate ids: {', '.join(duplicates)}")
     return Taxonomy(id=data["id"], title=data["title"], period=data["period"], priorities=priorities,
                     objectives=objectives, source=str(data.get("source", "")),
-                    tagging=_tagging(data.get("tagging", {}), where))
+                    tagging=_tagging(data.get("tagging", {}), where),
+                    offences=_offences(data.get("offences", []), {p.id for p in priorities}, where))
+
+
+def _offences(raw, ids: set[str], where: str) -> tuple[Offence, ...]:
+    if not isinstance(raw, list):
+        raise TaxonomyError(f"{where}: [[offences]] must be an array of tables")
+    out = []
+    for n, entry in enumerate(raw, 1):
+        priorities, names = entry.get("priorities") if isinstance(entry, dict) else None, None
+        if isinstance(entry, dict):
+            names = entry.get("names")
+        if (not isinstance(priorities, list) or not priorities or not all(p in ids for p in priorities)
+                or not isinstance(names, dict) or not names
+                or not all(isinstance(v, list) and all(isinstance(t, str) and t.strip() for t in v)
+                           for v in names.values())):
+            raise TaxonomyError(f"{where}: offences entry {n} needs priorities (known priority ids) and "
+                                f"names (language -> list of strings)")
+        out.append(Offence(tuple(priorities), {lang: tuple(t.lower() for t in v) for lang, v in names.items()}))
+    return tuple(out)
 
 
 def _items(raw, section: str, where: str) -> tuple[Priority, ...]:
