@@ -523,10 +523,25 @@ def _write(settings: IndexSettings, conn, plan: _Plan, vecs, summary: IngestSumm
         for source, *_ in plan.new_docs:
             store.clear_failure(conn, str(source.path))
         if tagger is not None and plan.new_docs:
+            _warn_if_tagged_otherwise(conn, settings.index_dir, tagger.describe())
             store.set_meta(conn, "taxonomy", tagger.taxonomy.id, replace=False)
             store.set_meta(conn, "tagger", json.dumps(tagger.describe()), replace=False)
         checkpoint("before_commit", pause_dir=settings.index_dir)
     return removed_ids
+
+
+def _warn_if_tagged_otherwise(conn, index_dir: Path, tagger: dict) -> None:
+    """One line when the index's chunks were tagged by another tagger than the one tagging the new
+    documents (a new taxonomy or tagging rule since): the two would group and count alike only
+    after `thb retag`."""
+    stored = store.get_meta(conn, "tagger")
+    try:
+        before = json.loads(stored).get("version") if stored else None
+    except (ValueError, AttributeError):
+        before = None
+    if before and before != tagger.get("version"):
+        log.warning("%s: the chunks already indexed were tagged by %s, new documents by %s; "
+                    "run `thb retag` to tag all of them alike", index_dir, before, tagger.get("version"))
 
 
 def _insert_path(conn, source: SourceFile, doc_id: str, info: dict) -> None:
