@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 from index import catalog, store
 from index.builder import ingest_paths
 from tests.conftest import BUNDLED_CORPUS, copy_subset
+
+pytestmark = pytest.mark.slow  # an ingest each: 4-5 s a test
 
 
 def _set_tagger(settings, version: str) -> None:
