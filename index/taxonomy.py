@@ -121,9 +121,8 @@ def _offences(raw, ids: set[str], where: str) -> tuple[Offence, ...]:
         raise TaxonomyError(f"{where}: [[offences]] must be an array of tables")
     out = []
     for n, entry in enumerate(raw, 1):
-        priorities, names = entry.get("priorities") if isinstance(entry, dict) else None, None
-        if isinstance(entry, dict):
-            names = entry.get("names")
+        entry = entry if isinstance(entry, dict) else {}
+        priorities, names = entry.get("priorities"), entry.get("names")
         if (not isinstance(priorities, list) or not priorities or not all(p in ids for p in priorities)
                 or not isinstance(names, dict) or not names
                 or not all(isinstance(v, list) and all(isinstance(t, str) and t.strip() for t in v)
